@@ -1,0 +1,36 @@
+# caddy-morpheus — developer and operator commands.
+#
+#   make test    gofmt check, go vet, staticcheck, and every test (the CI command)
+#   make build   ./caddy: Caddy + standard modules + this plugin (go build ./cmd/caddy)
+#   make xcaddy  ./caddy built with xcaddy at the Caddy version pinned in xcaddy.json
+
+GO            ?= go
+STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+XCADDY        ?= github.com/caddyserver/xcaddy/cmd/xcaddy@v0.4.7
+MODULE        := $(shell sed -n 's/^module //p' go.mod)
+CADDY_VERSION := $(shell sed -n 's/.*"caddy_version": *"\([^"]*\)".*/\1/p' xcaddy.json)
+
+.PHONY: test fmt-check vet staticcheck gotest build xcaddy
+
+test: fmt-check vet staticcheck gotest
+
+fmt-check:
+	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(GO) run $(STATICCHECK) ./...
+
+# -p 1: the end-to-end tests start one in-process Caddy per test binary on
+# fixed ports, so test binaries run one at a time.
+gotest:
+	$(GO) test -p 1 -count=1 ./...
+
+build:
+	$(GO) build -o caddy ./cmd/caddy
+
+xcaddy:
+	$(GO) run $(XCADDY) build $(CADDY_VERSION) --output ./caddy --with $(MODULE)=.

@@ -1,0 +1,76 @@
+package morpheus
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+)
+
+func provisionApp(t *testing.T, a *App) error {
+	t.Helper()
+	t.Setenv("XDG_DATA_HOME", t.TempDir())
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	t.Cleanup(cancel)
+	err := a.Provision(ctx)
+	t.Cleanup(func() { _ = a.Cleanup() })
+	return err
+}
+
+func TestAppProvisionExpandsAndValidatesSecrets(t *testing.T) {
+	const fallback = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
+	t.Setenv("T_ENC", strings.Repeat("ab", 32))
+	t.Setenv("T_FALLBACK", fallback)
+	t.Setenv("T_ROUTER", "http://10.1.2.3:9999")
+	a := &App{
+		JWTSecret:          "static",
+		EncryptionKey:      "{env.T_ENC}",
+		FallbackPrivateKey: "{env.T_FALLBACK}",
+		Router:             &RouterConfig{URL: "{env.T_ROUTER}", Username: "u", Password: "{env.T_UNSET}"},
+	}
+	if err := provisionApp(t, a); err != nil {
+		t.Fatal(err)
+	}
+	s := a.secrets
+	if string(s.jwtSecret) != "static" || s.vault == nil || s.fallbackKey == nil ||
+		s.routerURL.String() != "http://10.1.2.3:9999" || s.routerUser != "u" || s.routerPassword != "" {
+		t.Fatalf("secrets not expanded as expected: vault=%v fallback=%v router=%v user=%q", s.vault, s.fallbackKey != nil, s.routerURL, s.routerUser)
+	}
+	if a.Store() == nil {
+		t.Fatal("no store after Provision")
+	}
+
+	def := &App{}
+	if err := provisionApp(t, def); err != nil {
+		t.Fatal(err)
+	}
+	if def.secrets.routerURL.String() != DefaultRouterURL || def.secrets.vault != nil || def.secrets.fallbackKey != nil {
+		t.Fatalf("defaults: %+v", def.secrets)
+	}
+}
+
+func TestAppProvisionRejectsBadSecretsWithoutEchoingThem(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		app  App
+		want string
+	}{
+		{"short encryption key", App{EncryptionKey: "deadbeefsecret"}, "encryption_key"},
+		{"bad fallback key", App{FallbackPrivateKey: "0xnothexsecret"}, "fallback_private_key"},
+		{"zero fallback key", App{FallbackPrivateKey: strings.Repeat("0", 64)}, "fallback_private_key"},
+		{"router not http", App{Router: &RouterConfig{URL: "ftp://secret-host"}}, "router"},
+		{"database scheme", App{DatabaseURL: "mysql://u:secretpw@h/db"}, "database_url"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := tc.app
+			err := provisionApp(t, &a)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want it to name %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "secret") {
+				t.Fatalf("error echoes the secret: %v", err)
+			}
+		})
+	}
+}

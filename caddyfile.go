@@ -1,0 +1,190 @@
+package morpheus
+
+import (
+	"strconv"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func init() {
+	httpcaddyfile.RegisterGlobalOption("morpheus", parseGlobalOption)
+	httpcaddyfile.RegisterHandlerDirective("morpheus", parseHandlerDirective)
+	httpcaddyfile.RegisterDirectiveOrder("morpheus", httpcaddyfile.Before, "reverse_proxy")
+}
+
+// parseGlobalOption sets up the morpheus app from the global option block.
+func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
+	if existing != nil {
+		return nil, d.Err("the morpheus global option may appear only once")
+	}
+	app := new(App)
+	if err := app.UnmarshalCaddyfile(d); err != nil {
+		return nil, err
+	}
+	return httpcaddyfile.App{Name: "morpheus", Value: caddyconfig.JSON(app, nil)}, nil
+}
+
+// UnmarshalCaddyfile sets up the app from Caddyfile tokens. Syntax:
+//
+//	morpheus {
+//		database_url <postgres://…|sqlite:<path>> {
+//			max_conns      <n>
+//			min_conns      <n>
+//			statement_mode <cache_statement|cache_describe|describe_exec|exec|simple_protocol>
+//		}
+//		jwt_secret           <secret>
+//		encryption_key       <32 bytes as hex or base64>
+//		fallback_private_key <hex>
+//		router <url> {
+//			username <user>
+//			password <password>
+//		}
+//	}
+//
+// Write secrets as {env.NAME} placeholders: they are expanded when the
+// config is loaded, never stored in the adapted JSON.
+func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // consume option name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		switch d.Val() {
+		case "database_url":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			a.DatabaseURL = d.Val()
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			if err := a.unmarshalDatabaseBlock(d); err != nil {
+				return err
+			}
+		case "jwt_secret":
+			if err := singleArg(d, &a.JWTSecret); err != nil {
+				return err
+			}
+		case "encryption_key":
+			if err := singleArg(d, &a.EncryptionKey); err != nil {
+				return err
+			}
+		case "fallback_private_key":
+			if err := singleArg(d, &a.FallbackPrivateKey); err != nil {
+				return err
+			}
+		case "router":
+			if a.Router != nil {
+				return d.Err("router may be given only once")
+			}
+			a.Router = new(RouterConfig)
+			if d.NextArg() {
+				a.Router.URL = d.Val()
+			}
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			for nesting := d.Nesting(); d.NextBlock(nesting); {
+				switch d.Val() {
+				case "username":
+					if err := singleArg(d, &a.Router.Username); err != nil {
+						return err
+					}
+				case "password":
+					if err := singleArg(d, &a.Router.Password); err != nil {
+						return err
+					}
+				default:
+					return d.Errf("unrecognized router subdirective %q", d.Val())
+				}
+			}
+		default:
+			return d.Errf("unrecognized morpheus option %q", d.Val())
+		}
+	}
+	return nil
+}
+
+// unmarshalDatabaseBlock reads the optional block after database_url.
+func (a *App) unmarshalDatabaseBlock(d *caddyfile.Dispenser) error {
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch d.Val() {
+		case "max_conns", "min_conns":
+			name := d.Val()
+			var s string
+			if err := singleArg(d, &s); err != nil {
+				return err
+			}
+			n, err := strconv.ParseInt(s, 10, 32)
+			if err != nil || n < 1 && name == "max_conns" || n < 0 {
+				return d.Errf("%s: %q is not a valid connection count", name, s)
+			}
+			if name == "max_conns" {
+				a.DatabaseMaxConns = int32(n)
+			} else {
+				a.DatabaseMinConns = int32(n)
+			}
+		case "statement_mode":
+			if err := singleArg(d, &a.DatabaseStatementMode); err != nil {
+				return err
+			}
+		default:
+			return d.Errf("unrecognized database_url subdirective %q", d.Val())
+		}
+	}
+	return nil
+}
+
+// singleArg reads exactly one argument into dst.
+func singleArg(d *caddyfile.Dispenser, dst *string) error {
+	if !d.NextArg() {
+		return d.ArgErr()
+	}
+	*dst = d.Val()
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	return nil
+}
+
+// parseHandlerDirective sets up the handler from the `morpheus` directive.
+func parseHandlerDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	m := new(Handler)
+	err := m.UnmarshalCaddyfile(h.Dispenser)
+	return m, err
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
+//
+//	morpheus [<matcher>] {
+//		prefix <path>
+//	}
+//
+// The API is served under prefix (default /api/v1); every other request is
+// passed to the next handler.
+func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // consume directive name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		switch d.Val() {
+		case "prefix":
+			if err := singleArg(d, &h.Prefix); err != nil {
+				return err
+			}
+		default:
+			return d.Errf("unrecognized morpheus subdirective %q", d.Val())
+		}
+	}
+	return nil
+}
+
+// Interface guards
+var (
+	_ caddyfile.Unmarshaler = (*App)(nil)
+	_ caddyfile.Unmarshaler = (*Handler)(nil)
+)

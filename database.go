@@ -1,0 +1,142 @@
+package morpheus
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/morpheus-gateway/caddy-morpheus/store"
+	"github.com/morpheus-gateway/caddy-morpheus/store/postgres"
+	"github.com/morpheus-gateway/caddy-morpheus/store/sqlite"
+)
+
+// stores holds the open stores, shared by every config that names the same
+// database, so that `caddy reload` keeps connections (and, later, warm
+// caches) instead of reopening them.
+var stores = caddy.NewUsagePool()
+
+// databaseConfig is the expanded, validated database configuration.
+type databaseConfig struct {
+	kind          string // "postgres" or "sqlite"
+	dsn           string // postgres DSN, or the sqlite file path
+	maxConns      int32
+	minConns      int32
+	statementMode string
+	embedded      bool // no database_url was given
+}
+
+// parseDatabaseConfig interprets database_url (already expanded).
+func parseDatabaseConfig(rawURL string, maxConns, minConns int32, mode string) (databaseConfig, error) {
+	c := databaseConfig{maxConns: maxConns, minConns: minConns, statementMode: mode}
+	switch {
+	case rawURL == "":
+		c.kind, c.embedded = "sqlite", true
+		c.dsn = filepath.Join(caddy.AppDataDir(), "morpheus", "morpheus.db")
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		c.kind, c.dsn = "postgres", rawURL
+	case strings.HasPrefix(rawURL, "sqlite:"):
+		p := strings.TrimPrefix(rawURL, "sqlite:")
+		p = strings.TrimPrefix(p, "//") // sqlite:///abs/path or sqlite://rel
+		if p == "" {
+			return c, errors.New("database_url: sqlite: needs a file path, for example sqlite:/var/lib/caddy/morpheus.db")
+		}
+		c.kind, c.dsn = "sqlite", p
+	default:
+		// Never echo the value: it may hold a password.
+		return c, errors.New("database_url: the scheme must be postgres://, postgresql:// or sqlite:<path>")
+	}
+	if c.kind == "sqlite" && (maxConns != 0 || minConns != 0 || mode != "") {
+		return c, fmt.Errorf("database_max_conns, database_min_conns and database_statement_mode apply to PostgreSQL only")
+	}
+	if maxConns < 0 || minConns < 0 || (maxConns > 0 && minConns > maxConns) {
+		return c, fmt.Errorf("database_min_conns (%d) and database_max_conns (%d) must be positive, min <= max", minConns, maxConns)
+	}
+	switch mode {
+	case "", "cache_statement", "cache_describe", "describe_exec", "exec", "simple_protocol":
+	default:
+		return c, fmt.Errorf("database_statement_mode: unknown mode %q", mode)
+	}
+	return c, nil
+}
+
+// poolKey identifies the store in the UsagePool: a hash, so the DSN (which
+// may hold a password) is never used as a key that could be logged.
+func (c databaseConfig) poolKey() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%d\x00%d\x00%s", c.kind, c.dsn, c.maxConns, c.minConns, c.statementMode)
+	return "morpheus.store." + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// pooledStore is a store shared across config reloads.
+type pooledStore struct {
+	store.Store
+	cfg databaseConfig
+
+	mu       sync.Mutex
+	migrated bool
+}
+
+// Destruct closes the store when the last config using it is gone.
+func (p *pooledStore) Destruct() error { return p.Close() }
+
+// migrate applies the schema migrations the first time a config using this
+// store starts; later reloads skip it.
+func (p *pooledStore) migrate(ctx context.Context, logger *zap.Logger) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.migrated {
+		return nil
+	}
+	m, ok := p.Store.(store.Migrator)
+	if !ok {
+		p.migrated = true
+		return nil
+	}
+	if p.cfg.embedded {
+		logger.Info("using the embedded SQLite store; set database_url to use PostgreSQL",
+			zap.String("path", p.cfg.dsn))
+	}
+	if err := m.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrating the %s database: %w", p.cfg.kind, err)
+	}
+	p.migrated = true
+	return nil
+}
+
+// loadStore returns the pooled store for cfg, opening it (lazily: no I/O)
+// if no other config has it open.
+func loadStore(key string, cfg databaseConfig) (*pooledStore, error) {
+	v, _, err := stores.LoadOrNew(key, func() (caddy.Destructor, error) {
+		var (
+			s   store.Store
+			err error
+		)
+		switch cfg.kind {
+		case "postgres":
+			s, err = postgres.Open(context.Background(), postgres.Config{
+				DSN:           cfg.dsn,
+				MaxConns:      cfg.maxConns,
+				MinConns:      cfg.minConns,
+				StatementMode: cfg.statementMode,
+			})
+		default:
+			s, err = sqlite.Open(cfg.dsn)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("opening the %s store: %w", cfg.kind, err)
+		}
+		return &pooledStore{Store: s, cfg: cfg}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*pooledStore), nil
+}

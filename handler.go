@@ -1,0 +1,81 @@
+package morpheus
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/morpheus-gateway/caddy-morpheus/handlers"
+)
+
+// Handler is the `morpheus` HTTP handler: it serves the gateway's API under
+// its prefix and passes every other request to the next handler, so it can
+// be added to an existing site.
+//
+// It uses the `morpheus` app; when the app is not configured with the
+// global option, it is started with its defaults (embedded SQLite store,
+// proxy-router at http://127.0.0.1:8082).
+type Handler struct {
+	// The path under which the API is served. Default: `/api/v1`; `/`
+	// serves the API at the root of the site.
+	Prefix string `json:"prefix,omitempty"`
+
+	api *handlers.Server
+}
+
+// DefaultPrefix is the path under which the API is served by default.
+const DefaultPrefix = "/api/v1"
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.morpheus",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision finds the morpheus app and builds the API's router.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	if h.Prefix == "" {
+		h.Prefix = DefaultPrefix
+	}
+	h.Prefix = strings.TrimSuffix(h.Prefix, "/")
+	appIface, err := ctx.App("morpheus")
+	if err != nil {
+		return fmt.Errorf("loading the morpheus app: %w", err)
+	}
+	app := appIface.(*App)
+	h.api = handlers.New(handlers.Config{
+		Prefix: h.Prefix,
+		Store:  app.Store(),
+		Logger: ctx.Logger(),
+	})
+	return nil
+}
+
+// Validate checks the handler's configuration.
+func (h *Handler) Validate() error {
+	if h.Prefix != "" && !strings.HasPrefix(h.Prefix, "/") {
+		return fmt.Errorf("prefix: %q must start with /", h.Prefix)
+	}
+	return nil
+}
+
+// ServeHTTP serves requests under the prefix and passes the rest on.
+func (h Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if !h.api.Owns(r.URL.Path) {
+		return next.ServeHTTP(w, r)
+	}
+	h.api.ServeHTTP(w, r)
+	return nil
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)
