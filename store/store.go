@@ -311,3 +311,16 @@ type Store interface {
 type Migrator interface {
 	Migrate(ctx context.Context) error
 }
+
+// Notifier is implemented by backends that several gateway instances share
+// (PostgreSQL, with LISTEN/NOTIFY), so that a change made on one instance
+// (a revoked key, a deactivated user) reaches the others' caches.
+type Notifier interface {
+	// Notify sends payload on channel to every listener, on every instance.
+	Notify(ctx context.Context, channel, payload string) error
+	// Listen calls fn for each notification on channel until ctx ends. It
+	// reconnects after a lost connection, calling onReconnect first (the
+	// caller may have missed notifications and should drop what they could
+	// have invalidated). It returns ctx's error.
+	Listen(ctx context.Context, channel string, fn func(payload string), onReconnect func()) error
+}
