@@ -3,6 +3,7 @@
 #   make test    gofmt check, go vet, staticcheck, and every test (the CI command)
 #   make build   ./caddy: Caddy + standard modules + this plugin (go build ./cmd/caddy)
 #   make xcaddy  ./caddy built with xcaddy at the Caddy version pinned in xcaddy.json
+#   make smoke   checks a built ./caddy: modules listed, Caddyfile.example validates
 
 GO            ?= go
 STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -10,7 +11,7 @@ XCADDY        ?= github.com/caddyserver/xcaddy/cmd/xcaddy@v0.4.7
 MODULE        := $(shell sed -n 's/^module //p' go.mod)
 CADDY_VERSION := $(shell sed -n 's/.*"caddy_version": *"\([^"]*\)".*/\1/p' xcaddy.json)
 
-.PHONY: test fmt-check vet staticcheck gotest build xcaddy
+.PHONY: test fmt-check vet staticcheck gotest build xcaddy smoke
 
 test: fmt-check vet staticcheck gotest
 
@@ -32,5 +33,15 @@ gotest:
 build:
 	$(GO) build -o caddy ./cmd/caddy
 
+# The zero pseudo-version makes `go get` use the local replacement instead
+# of asking the module proxy for a version of this module.
 xcaddy:
-	$(GO) run $(XCADDY) build $(CADDY_VERSION) --output ./caddy --with $(MODULE)=.
+	$(GO) run $(XCADDY) build $(CADDY_VERSION) --output ./caddy \
+		--with $(MODULE)@v0.0.0-00010101000000-000000000000=.
+
+# Smoke test of the built binary: the modules are registered and the example
+# Caddyfile adapts and validates.
+smoke:
+	./caddy list-modules | grep -qx morpheus
+	./caddy list-modules | grep -qx http.handlers.morpheus
+	XDG_DATA_HOME=$$(mktemp -d) ./caddy validate --config Caddyfile.example --adapter caddyfile

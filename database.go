@@ -84,8 +84,13 @@ type pooledStore struct {
 	migrated bool
 }
 
-// Destruct closes the store when the last config using it is gone.
-func (p *pooledStore) Destruct() error { return p.Close() }
+// Destruct closes the store when the last config using it is gone. Closing
+// waits for connections in use, which streams of the old config may still
+// hold, so it happens in the background rather than blocking the reload.
+func (p *pooledStore) Destruct() error {
+	go func() { _ = p.Close() }()
+	return nil
+}
 
 // migrate applies the schema migrations the first time a config using this
 // store starts; later reloads skip it.
