@@ -4,14 +4,17 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"fmt"
+	"math/big"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/ethereum/go-ethereum/common"
 	"go.uber.org/zap"
 
 	"github.com/morpheus-gateway/caddy-morpheus/chain"
+	"github.com/morpheus-gateway/caddy-morpheus/handlers"
 	"github.com/morpheus-gateway/caddy-morpheus/store"
 )
 
@@ -58,6 +61,36 @@ type App struct {
 	// proxies chat completions to.
 	Router *RouterConfig `json:"router,omitempty"`
 
+	// How long a login access token is valid. Default: `30m`.
+	AccessTokenTTL caddy.Duration `json:"access_token_ttl,omitempty"`
+
+	// How long a login refresh token is valid. Default: `7d`.
+	RefreshTokenTTL caddy.Duration `json:"refresh_token_ttl,omitempty"`
+
+	// The secret the reference gateway encrypted private keys with (its
+	// MASTER_ENCRYPTION_KEY, or JWT_SECRET_KEY where that was unset). Only
+	// needed to read private keys stored by the reference gateway in an
+	// adopted database; new keys always use encryption_key.
+	LegacyEncryptionSecret string `json:"legacy_encryption_secret,omitempty"`
+
+	// The session duration for users who have no automation settings.
+	// Between 60s and 24h. Default: `1h`.
+	DefaultSessionDuration caddy.Duration `json:"default_session_duration,omitempty"`
+
+	// How delegations (EIP-712 signed MetaMask Delegation Toolkit
+	// delegations) are verified. Without it the delegation endpoints answer
+	// 503.
+	Delegation *DelegationConfig `json:"delegation,omitempty"`
+
+	// Tuning of the in-memory API key cache.
+	KeyCache *KeyCacheConfig `json:"key_cache,omitempty"`
+
+	// Per-client-IP limit on login attempts. Default: 10 per minute.
+	LoginRateLimit *RateLimitConfig `json:"login_rate_limit,omitempty"`
+
+	// Per-client-IP limit on registrations. Default: 5 per minute.
+	RegisterRateLimit *RateLimitConfig `json:"register_rate_limit,omitempty"`
+
 	db      *pooledStore
 	dbKey   string
 	secrets secrets
@@ -75,6 +108,37 @@ type RouterConfig struct {
 	Password string `json:"password,omitempty"`
 }
 
+// DelegationConfig is what a delegation must be signed for.
+type DelegationConfig struct {
+	// The gateway's delegate address: a delegation is accepted only when
+	// its delegate is this address.
+	DelegateAddress string `json:"delegate_address,omitempty"`
+	// The chain id of the EIP-712 domain (for example 42161 for Arbitrum
+	// One).
+	ChainID int64 `json:"chain_id,omitempty"`
+	// The DelegationManager contract address: the EIP-712 domain's
+	// verifying contract.
+	DelegationManager string `json:"delegation_manager,omitempty"`
+}
+
+// KeyCacheConfig tunes the API key cache.
+type KeyCacheConfig struct {
+	// The most keys kept in memory. Default: 1000000.
+	MaxKeys int64 `json:"max_keys,omitempty"`
+	// How long a verified key is trusted without asking the database: the
+	// hard bound on revocation when cross-instance notifications are lost.
+	// Default: `5m`.
+	TTL caddy.Duration `json:"ttl,omitempty"`
+	// How long an unknown key prefix is remembered. Default: `10s`.
+	NegativeTTL caddy.Duration `json:"negative_ttl,omitempty"`
+}
+
+// RateLimitConfig allows Events per Window per client IP.
+type RateLimitConfig struct {
+	Events int            `json:"events,omitempty"`
+	Window caddy.Duration `json:"window,omitempty"`
+}
+
 // secrets holds the expanded, parsed secret values; never logged.
 type secrets struct {
 	jwtSecret      []byte
@@ -83,6 +147,7 @@ type secrets struct {
 	routerURL      *url.URL
 	routerUser     string
 	routerPassword string
+	delegations    *chain.DelegationVerifier // nil when delegation is not configured
 }
 
 // DefaultRouterURL is the proxy-router's address when none is configured.
@@ -114,6 +179,15 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	if a.KeyCache != nil {
+		dbc.cache.MaxKeys = a.KeyCache.MaxKeys
+		dbc.cache.KeyTTL = time.Duration(a.KeyCache.TTL)
+		dbc.cache.NegativeTTL = time.Duration(a.KeyCache.NegativeTTL)
+	}
+	dbc.cache.Logger = a.logger.Named("cache")
+	if err := a.checkDurations(); err != nil {
+		return err
+	}
 	a.dbKey = dbc.poolKey()
 	a.db, err = loadStore(a.dbKey, dbc)
 	if err != nil {
@@ -131,7 +205,7 @@ func (a *App) parseSecrets(expand func(string) string) (secrets, error) {
 		if err != nil {
 			return s, fmt.Errorf("encryption_key: %w", err)
 		}
-		if s.vault, err = chain.NewVault(key, ""); err != nil {
+		if s.vault, err = chain.NewVault(key, expand(a.LegacyEncryptionSecret)); err != nil {
 			return s, fmt.Errorf("encryption_key: %w", err)
 		}
 	}
@@ -156,7 +230,34 @@ func (a *App) parseSecrets(expand func(string) string) (secrets, error) {
 		return s, fmt.Errorf("router: the URL must be http:// or https:// with a host")
 	}
 	s.routerURL = u
+	if s.vault == nil && expand(a.LegacyEncryptionSecret) != "" {
+		return s, fmt.Errorf("legacy_encryption_secret needs encryption_key: legacy keys are read through the same vault")
+	}
+	if a.Delegation != nil {
+		if s.delegations, err = a.Delegation.verifier(expand); err != nil {
+			return s, err
+		}
+	}
 	return s, nil
+}
+
+// verifier builds the delegation verifier from the configuration.
+func (c *DelegationConfig) verifier(expand func(string) string) (*chain.DelegationVerifier, error) {
+	delegate, manager := expand(c.DelegateAddress), expand(c.DelegationManager)
+	if !common.IsHexAddress(delegate) {
+		return nil, fmt.Errorf("delegation: delegate_address must be a 20-byte hex address (0x…)")
+	}
+	if !common.IsHexAddress(manager) {
+		return nil, fmt.Errorf("delegation: delegation_manager must be a 20-byte hex address (0x…)")
+	}
+	if c.ChainID <= 0 {
+		return nil, fmt.Errorf("delegation: chain_id is required")
+	}
+	return &chain.DelegationVerifier{
+		ChainID:           big.NewInt(c.ChainID),
+		VerifyingContract: common.HexToAddress(manager),
+		DelegateAddress:   common.HexToAddress(delegate),
+	}, nil
 }
 
 // Start applies the store's migrations (once per pooled store) and starts
@@ -164,7 +265,7 @@ func (a *App) parseSecrets(expand func(string) string) (secrets, error) {
 func (a *App) Start() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := a.db.migrate(ctx, a.logger); err != nil {
+	if err := a.db.start(ctx, a.logger); err != nil {
 		return err
 	}
 	return nil
@@ -183,8 +284,51 @@ func (a *App) Cleanup() error {
 	return err
 }
 
+// checkDurations validates the configured durations.
+func (a *App) checkDurations() error {
+	if d := time.Duration(a.DefaultSessionDuration); d != 0 && (d < time.Minute || d > 24*time.Hour) {
+		return fmt.Errorf("default_session_duration: %s is outside 60s to 24h", d)
+	}
+	for name, d := range map[string]caddy.Duration{"access_token_ttl": a.AccessTokenTTL, "refresh_token_ttl": a.RefreshTokenTTL} {
+		if d < 0 {
+			return fmt.Errorf("%s: must be positive", name)
+		}
+	}
+	for name, rl := range map[string]*RateLimitConfig{"login": a.LoginRateLimit, "register": a.RegisterRateLimit} {
+		if rl != nil && (rl.Events < 1 || rl.Window <= 0) {
+			return fmt.Errorf("rate_limit %s: events and window must be positive", name)
+		}
+	}
+	return nil
+}
+
 // Store returns the app's store. Valid after Provision.
 func (a *App) Store() store.Store { return a.db.Store }
+
+// apiConfig is the HTTP surface's configuration derived from the app.
+func (a *App) apiConfig(prefix string, logger *zap.Logger) handlers.Config {
+	cfg := handlers.Config{
+		Prefix:                 prefix,
+		Store:                  a.db.Store,
+		Cache:                  a.db.cache,
+		Logger:                 logger,
+		JWTSecret:              a.secrets.jwtSecret,
+		AccessTTL:              time.Duration(a.AccessTokenTTL),
+		RefreshTTL:             time.Duration(a.RefreshTokenTTL),
+		Vault:                  a.secrets.vault,
+		Delegations:            a.secrets.delegations,
+		DefaultSessionDuration: time.Duration(a.DefaultSessionDuration),
+		ClientIP:               clientIP,
+		OnAuthenticated:        setAuthUser,
+	}
+	if rl := a.LoginRateLimit; rl != nil {
+		cfg.LoginRate = handlers.RateLimit{Events: rl.Events, Window: time.Duration(rl.Window)}
+	}
+	if rl := a.RegisterRateLimit; rl != nil {
+		cfg.RegisterRate = handlers.RateLimit{Events: rl.Events, Window: time.Duration(rl.Window)}
+	}
+	return cfg
+}
 
 // Interface guards
 var (

@@ -3,6 +3,7 @@ package morpheus
 import (
 	"strconv"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
@@ -42,6 +43,21 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //			username <user>
 //			password <password>
 //		}
+//		access_token_ttl         <duration>
+//		refresh_token_ttl        <duration>
+//		legacy_encryption_secret <secret>
+//		default_session_duration <duration>
+//		delegation {
+//			delegate_address   <0x address>
+//			chain_id           <id>
+//			delegation_manager <0x address>
+//		}
+//		key_cache {
+//			max_keys     <n>
+//			ttl          <duration>
+//			negative_ttl <duration>
+//		}
+//		rate_limit <login|register> <events> <window>
 //	}
 //
 // Write secrets as {env.NAME} placeholders: they are expanded when the
@@ -101,10 +117,146 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 					return d.Errf("unrecognized router subdirective %q", d.Val())
 				}
 			}
+		case "access_token_ttl":
+			if err := durationArg(d, &a.AccessTokenTTL); err != nil {
+				return err
+			}
+		case "refresh_token_ttl":
+			if err := durationArg(d, &a.RefreshTokenTTL); err != nil {
+				return err
+			}
+		case "default_session_duration":
+			if err := durationArg(d, &a.DefaultSessionDuration); err != nil {
+				return err
+			}
+		case "legacy_encryption_secret":
+			if err := singleArg(d, &a.LegacyEncryptionSecret); err != nil {
+				return err
+			}
+		case "delegation":
+			if err := a.unmarshalDelegation(d); err != nil {
+				return err
+			}
+		case "key_cache":
+			if err := a.unmarshalKeyCache(d); err != nil {
+				return err
+			}
+		case "rate_limit":
+			if err := a.unmarshalRateLimit(d); err != nil {
+				return err
+			}
 		default:
 			return d.Errf("unrecognized morpheus option %q", d.Val())
 		}
 	}
+	return nil
+}
+
+// unmarshalDelegation reads the delegation block.
+func (a *App) unmarshalDelegation(d *caddyfile.Dispenser) error {
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	a.Delegation = new(DelegationConfig)
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch d.Val() {
+		case "delegate_address":
+			if err := singleArg(d, &a.Delegation.DelegateAddress); err != nil {
+				return err
+			}
+		case "delegation_manager":
+			if err := singleArg(d, &a.Delegation.DelegationManager); err != nil {
+				return err
+			}
+		case "chain_id":
+			var s string
+			if err := singleArg(d, &s); err != nil {
+				return err
+			}
+			id, err := strconv.ParseInt(s, 10, 64)
+			if err != nil || id <= 0 {
+				return d.Errf("chain_id: %q is not a positive integer", s)
+			}
+			a.Delegation.ChainID = id
+		default:
+			return d.Errf("unrecognized delegation subdirective %q", d.Val())
+		}
+	}
+	return nil
+}
+
+// unmarshalKeyCache reads the key_cache block.
+func (a *App) unmarshalKeyCache(d *caddyfile.Dispenser) error {
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	a.KeyCache = new(KeyCacheConfig)
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch d.Val() {
+		case "max_keys":
+			var s string
+			if err := singleArg(d, &s); err != nil {
+				return err
+			}
+			n, err := strconv.ParseInt(s, 10, 64)
+			if err != nil || n < 1 {
+				return d.Errf("max_keys: %q is not a positive integer", s)
+			}
+			a.KeyCache.MaxKeys = n
+		case "ttl":
+			if err := durationArg(d, &a.KeyCache.TTL); err != nil {
+				return err
+			}
+		case "negative_ttl":
+			if err := durationArg(d, &a.KeyCache.NegativeTTL); err != nil {
+				return err
+			}
+		default:
+			return d.Errf("unrecognized key_cache subdirective %q", d.Val())
+		}
+	}
+	return nil
+}
+
+// unmarshalRateLimit reads `rate_limit <login|register> <events> <window>`.
+func (a *App) unmarshalRateLimit(d *caddyfile.Dispenser) error {
+	var which, events, window string
+	if !d.Args(&which, &events, &window) || d.NextArg() {
+		return d.ArgErr()
+	}
+	n, err := strconv.Atoi(events)
+	if err != nil || n < 1 {
+		return d.Errf("rate_limit: events %q is not a positive integer", events)
+	}
+	w, err := caddy.ParseDuration(window)
+	if err != nil || w <= 0 {
+		return d.Errf("rate_limit: window %q is not a positive duration", window)
+	}
+	rl := &RateLimitConfig{Events: n, Window: caddy.Duration(w)}
+	switch which {
+	case "login":
+		a.LoginRateLimit = rl
+	case "register":
+		a.RegisterRateLimit = rl
+	default:
+		return d.Errf("rate_limit: %q is not login or register", which)
+	}
+	return nil
+}
+
+// durationArg reads exactly one positive duration (Caddy syntax, so `7d`
+// works) into dst.
+func durationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
+	name := d.Val()
+	var s string
+	if err := singleArg(d, &s); err != nil {
+		return err
+	}
+	v, err := caddy.ParseDuration(s)
+	if err != nil || v <= 0 {
+		return d.Errf("%s: %q is not a positive duration", name, s)
+	}
+	*dst = caddy.Duration(v)
 	return nil
 }
 
@@ -118,8 +270,12 @@ func (a *App) unmarshalDatabaseBlock(d *caddyfile.Dispenser) error {
 			if err := singleArg(d, &s); err != nil {
 				return err
 			}
+			least := int64(0)
+			if name == "max_conns" {
+				least = 1
+			}
 			n, err := strconv.ParseInt(s, 10, 32)
-			if err != nil || n < 1 && name == "max_conns" || n < 0 {
+			if err != nil || n < least {
 				return d.Errf("%s: %q is not a valid connection count", name, s)
 			}
 			if name == "max_conns" {

@@ -13,6 +13,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
+	"github.com/morpheus-gateway/caddy-morpheus/cache"
 	"github.com/morpheus-gateway/caddy-morpheus/store"
 	"github.com/morpheus-gateway/caddy-morpheus/store/postgres"
 	"github.com/morpheus-gateway/caddy-morpheus/store/sqlite"
@@ -31,6 +32,7 @@ type databaseConfig struct {
 	minConns      int32
 	statementMode string
 	embedded      bool // no database_url was given
+	cache         cache.Config
 }
 
 // parseDatabaseConfig interprets database_url (already expanded).
@@ -71,48 +73,56 @@ func parseDatabaseConfig(rawURL string, maxConns, minConns int32, mode string) (
 // may hold a password) is never used as a key that could be logged.
 func (c databaseConfig) poolKey() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%d\x00%d\x00%s", c.kind, c.dsn, c.maxConns, c.minConns, c.statementMode)
+	fmt.Fprintf(h, "%s\x00%s\x00%d\x00%d\x00%s\x00%d\x00%d\x00%d", c.kind, c.dsn, c.maxConns, c.minConns, c.statementMode,
+		c.cache.MaxKeys, c.cache.KeyTTL, c.cache.NegativeTTL)
 	return "morpheus.store." + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// pooledStore is a store shared across config reloads.
+// pooledStore is a store and its caches, shared across config reloads so
+// that a reload keeps connections and warm caches.
 type pooledStore struct {
 	store.Store
-	cfg databaseConfig
+	cache *cache.Cache
+	cfg   databaseConfig
 
-	mu       sync.Mutex
-	migrated bool
+	mu      sync.Mutex
+	started bool
 }
 
-// Destruct closes the store when the last config using it is gone. Closing
-// waits for connections in use, which streams of the old config may still
-// hold, so it happens in the background rather than blocking the reload.
+// Destruct stops the caches and closes the store when the last config using
+// them is gone. Closing waits for connections in use, which streams of the
+// old config may still hold, so it happens in the background rather than
+// blocking the reload.
 func (p *pooledStore) Destruct() error {
-	go func() { _ = p.Close() }()
+	go func() {
+		_ = p.cache.Close()
+		_ = p.Close()
+	}()
 	return nil
 }
 
-// migrate applies the schema migrations the first time a config using this
-// store starts; later reloads skip it.
-func (p *pooledStore) migrate(ctx context.Context, logger *zap.Logger) error {
+// start applies the schema migrations and starts the caches' background
+// work, the first time a config using this store starts; later reloads
+// skip it.
+func (p *pooledStore) start(ctx context.Context, logger *zap.Logger) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.migrated {
-		return nil
-	}
-	m, ok := p.Store.(store.Migrator)
-	if !ok {
-		p.migrated = true
+	if p.started {
 		return nil
 	}
 	if p.cfg.embedded {
 		logger.Info("using the embedded SQLite store; set database_url to use PostgreSQL",
 			zap.String("path", p.cfg.dsn))
 	}
-	if err := m.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrating the %s database: %w", p.cfg.kind, err)
+	if m, ok := p.Store.(store.Migrator); ok {
+		if err := m.Migrate(ctx); err != nil {
+			return fmt.Errorf("migrating the %s database: %w", p.cfg.kind, err)
+		}
 	}
-	p.migrated = true
+	if err := p.cache.Start(); err != nil {
+		return fmt.Errorf("starting the key cache: %w", err)
+	}
+	p.started = true
 	return nil
 }
 
@@ -138,7 +148,12 @@ func loadStore(key string, cfg databaseConfig) (*pooledStore, error) {
 		if err != nil {
 			return nil, fmt.Errorf("opening the %s store: %w", cfg.kind, err)
 		}
-		return &pooledStore{Store: s, cfg: cfg}, nil
+		c, err := cache.New(s, cfg.cache)
+		if err != nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("building the key cache: %w", err)
+		}
+		return &pooledStore{Store: s, cache: c, cfg: cfg}, nil
 	})
 	if err != nil {
 		return nil, err

@@ -2,7 +2,9 @@ package morpheus
 
 import (
 	"fmt"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -48,11 +50,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("loading the morpheus app: %w", err)
 	}
 	app := appIface.(*App)
-	h.api = handlers.New(handlers.Config{
-		Prefix: h.Prefix,
-		Store:  app.Store(),
-		Logger: ctx.Logger(),
-	})
+	h.api = handlers.New(app.apiConfig(h.Prefix, ctx.Logger()))
 	return nil
 }
 
@@ -71,6 +69,27 @@ func (h Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhtt
 	}
 	h.api.ServeHTTP(w, r)
 	return nil
+}
+
+// clientIP is the client's address as Caddy determined it, honouring the
+// server's trusted_proxies.
+func clientIP(r *http.Request) string {
+	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok && ip != "" {
+		return ip
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// setAuthUser fills the http.auth.user.id placeholder, which Caddy's access
+// log records as user_id.
+func setAuthUser(r *http.Request, p handlers.Principal) {
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		repl.Set("http.auth.user.id", strconv.FormatInt(p.UserID, 10))
+	}
 }
 
 // Interface guards

@@ -4,41 +4,170 @@
 package handlers
 
 import (
+	"context"
+	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/morpheus-gateway/caddy-morpheus/cache"
+	"github.com/morpheus-gateway/caddy-morpheus/chain"
 	"github.com/morpheus-gateway/caddy-morpheus/store"
 )
 
-// Config is what the HTTP surface needs from the app.
+// Defaults applied by New to zero Config fields.
+const (
+	DefaultAccessTTL                   = 30 * time.Minute
+	DefaultRefreshTTL                  = 7 * 24 * time.Hour
+	DefaultBcryptCost                  = 12
+	DefaultSessionDuration             = time.Hour
+	DefaultLoginEvents                 = 10
+	DefaultRegisterEvents              = 5
+	DefaultRateWindow                  = time.Minute
+	defaultRateLimiterMaxClients       = 100_000
+	jwtLeeway                          = 30 * time.Second
+	minSessionDurationSec              = 60
+	maxSessionDurationSec              = 86400
+	accountBodyLimit             int64 = 1 << 20
+)
+
+// RateLimit is a token bucket per client IP: Events requests per Window,
+// with a burst of Events. Zero fields take the defaults; Events < 0 turns
+// the limit off.
+type RateLimit struct {
+	Events int
+	Window time.Duration
+}
+
+// Config is what the HTTP surface needs from the app. Zero values take the
+// defaults documented on each field.
 type Config struct {
 	// Prefix is the path under which the API is served, without a trailing
 	// slash (for example "/api/v1").
 	Prefix string
 	Store  store.Store
 	Logger *zap.Logger
+
+	// JWTSecret signs and verifies the HS256 access and refresh tokens.
+	// Empty: the JWT endpoints (login, refresh, everything behind JWT)
+	// answer 503; registration still works.
+	JWTSecret []byte
+	// AccessTTL is the lifetime of access tokens (default 30m).
+	AccessTTL time.Duration
+	// RefreshTTL is the lifetime of refresh tokens (default 7 days).
+	RefreshTTL time.Duration
+	// BcryptCost is the cost of new password hashes (default 12, as the
+	// reference's $2b$12$ hashes).
+	BcryptCost int
+
+	// Cache authenticates API keys and serves automation settings. Nil:
+	// API-key authentication answers 503, settings are read from Store.
+	Cache *cache.Cache
+	// Vault encrypts stored wallet private keys. Nil (no encryption_key):
+	// storing a key answers 503; status and delete still work.
+	Vault *chain.Vault
+	// Delegations verifies submitted delegations. Nil: the delegation
+	// endpoints answer 503.
+	Delegations *chain.DelegationVerifier
+
+	// DefaultSessionDuration is the effective session_duration of a user
+	// without automation settings (default 1h).
+	DefaultSessionDuration time.Duration
+
+	// LoginRate limits POST /auth/login per client IP (default 10/min,
+	// burst 10); RegisterRate limits POST /auth/register (default 5/min,
+	// burst 5).
+	LoginRate, RegisterRate RateLimit
+
+	// ClientIP returns the client's IP for rate limiting. Default: the host
+	// of r.RemoteAddr. The Caddy module sets it to Caddy's trusted-proxy-aware
+	// client IP.
+	ClientIP func(*http.Request) string
+
+	// Now is the clock (default time.Now); tests replace it.
+	Now func() time.Time
+
+	// OnAuthenticated, if set, is called after a request is authenticated
+	// (JWT or API key), before the endpoint runs; the Caddy module uses it
+	// to set the http.auth.user.id placeholder.
+	OnAuthenticated func(r *http.Request, p Principal)
+
+	// OnKeyRevoked, if set, is called after an API key is deactivated
+	// (after the cache was told), so that the session manager can close the
+	// key's session. It runs on the request's goroutine with a context that
+	// is not cancelled when the client goes away.
+	OnKeyRevoked func(ctx context.Context, keyID int64)
 }
 
 // Server routes the API's requests. It is safe for concurrent use.
 type Server struct {
-	cfg Config
-	mux *http.ServeMux
+	cfg         Config
+	mux         *http.ServeMux
+	loginLimit  *rateLimiter
+	registerLim *rateLimiter
+	dummyHash   dummyHash
 }
 
-// New builds the API's router.
+// New builds the API's router, applying the defaults to cfg's zero fields.
 func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	if cfg.AccessTTL <= 0 {
+		cfg.AccessTTL = DefaultAccessTTL
+	}
+	if cfg.RefreshTTL <= 0 {
+		cfg.RefreshTTL = DefaultRefreshTTL
+	}
+	if cfg.BcryptCost == 0 {
+		cfg.BcryptCost = DefaultBcryptCost
+	}
+	if cfg.DefaultSessionDuration <= 0 {
+		cfg.DefaultSessionDuration = DefaultSessionDuration
+	}
+	cfg.LoginRate = cfg.LoginRate.withDefaults(DefaultLoginEvents)
+	cfg.RegisterRate = cfg.RegisterRate.withDefaults(DefaultRegisterEvents)
+	if cfg.ClientIP == nil {
+		cfg.ClientIP = remoteHost
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{
+		cfg:         cfg,
+		mux:         http.NewServeMux(),
+		loginLimit:  newRateLimiter(cfg.LoginRate, defaultRateLimiterMaxClients),
+		registerLim: newRateLimiter(cfg.RegisterRate, defaultRateLimiterMaxClients),
+	}
+	s.dummyHash.cost = cfg.BcryptCost
 	s.routes()
 	return s
 }
 
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /health", s.health)
+
+	s.mux.HandleFunc("POST /auth/register", s.register)
+	s.mux.HandleFunc("POST /auth/login", s.login)
+	s.mux.HandleFunc("POST /auth/refresh", s.refresh)
+
+	s.mux.HandleFunc("POST /auth/keys", s.requireJWT(s.createKey))
+	s.mux.HandleFunc("GET /auth/keys", s.requireJWT(s.listKeys))
+	s.mux.HandleFunc("DELETE /auth/keys/{id}", s.requireJWT(s.deleteKey))
+
+	s.mux.HandleFunc("POST /auth/private-key", s.requireJWT(s.storePrivateKey))
+	s.mux.HandleFunc("GET /auth/private-key", s.requireJWT(s.privateKeyStatus))
+	s.mux.HandleFunc("DELETE /auth/private-key", s.requireJWT(s.deletePrivateKey))
+
+	s.mux.HandleFunc("POST /auth/delegation", s.requireDelegations(s.requireJWT(s.createDelegation)))
+	s.mux.HandleFunc("GET /auth/delegation", s.requireDelegations(s.requireJWT(s.listDelegations)))
+	s.mux.HandleFunc("GET /auth/delegation/active", s.requireDelegations(s.requireJWT(s.activeDelegation)))
+	s.mux.HandleFunc("DELETE /auth/delegation/{id}", s.requireDelegations(s.requireJWT(s.deleteDelegation)))
+
+	s.mux.HandleFunc("GET /automation/settings", s.requireJWTOrKey(s.getAutomation))
+	s.mux.HandleFunc("PUT /automation/settings", s.requireJWTOrKey(s.putAutomation))
 }
 
 // Owns reports whether the request's path is under the API prefix.
@@ -53,7 +182,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rest == "" {
 		rest = "/"
 	}
-	h, pattern := s.mux.Handler(withPath(r, rest))
+	r2 := withPath(r, rest)
+	_, pattern := s.mux.Handler(r2)
 	if pattern == "" {
 		if allowed := s.allowedMethods(r, rest); allowed != "" {
 			w.Header().Set("Allow", allowed)
@@ -64,7 +194,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, TypeNotFound, "not_found", "", "no such endpoint: "+r.Method+" "+r.URL.Path)
 		return
 	}
-	h.ServeHTTP(w, withPath(r, rest))
+	// Through the mux (not the handler it returned) so that path values
+	// ({id}) are set.
+	s.mux.ServeHTTP(w, r2)
 }
 
 // allowedMethods lists the methods the mux would accept for the path, or ""
@@ -93,4 +225,19 @@ func withPath(r *http.Request, p string) *http.Request {
 	u.RawPath = ""
 	r2.URL = &u
 	return r2
+}
+
+// remoteHost is the default Config.ClientIP: the host part of RemoteAddr.
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// internalError logs err (never request data) and answers 500.
+func (s *Server) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	s.cfg.Logger.Error(what, zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Error(err))
+	WriteError(w, http.StatusInternalServerError, TypeServer, "internal_error", "", "internal error")
 }
