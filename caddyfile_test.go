@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 )
@@ -142,5 +144,81 @@ func TestDirectiveOrderedBeforeReverseProxy(t *testing.T) {
 	m, rp := strings.Index(s, `"handler":"morpheus"`), strings.Index(s, `"handler":"reverse_proxy"`)
 	if m < 0 || rp < 0 || m > rp {
 		t.Fatalf("morpheus (at %d) must come before reverse_proxy (at %d): %s", m, rp, s)
+	}
+}
+
+func TestAccountOptionsAdapt(t *testing.T) {
+	cfg, err := adapt(t, `{
+	morpheus {
+		access_token_ttl 15m
+		refresh_token_ttl 2d
+		legacy_encryption_secret {env.MASTER_ENCRYPTION_KEY}
+		default_session_duration 30m
+		delegation {
+			delegate_address 0x1111111111111111111111111111111111111111
+			chain_id 42161
+			delegation_manager 0x2222222222222222222222222222222222222222
+		}
+		key_cache {
+			max_keys 5000
+			ttl 1m
+			negative_ttl 5s
+		}
+		rate_limit login 3 10s
+		rate_limit register 1 1h
+	}
+}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(cfg["apps"].(map[string]any)["morpheus"])
+	var app App
+	if err := caddy.StrictUnmarshalJSON(raw, &app); err != nil {
+		t.Fatalf("%v: %s", err, raw)
+	}
+	if app.AccessTokenTTL != caddy.Duration(15*time.Minute) || app.RefreshTokenTTL != caddy.Duration(48*time.Hour) ||
+		app.DefaultSessionDuration != caddy.Duration(30*time.Minute) || app.LegacyEncryptionSecret != "{env.MASTER_ENCRYPTION_KEY}" {
+		t.Errorf("durations/secrets: %s", raw)
+	}
+	if d := app.Delegation; d == nil || d.ChainID != 42161 || d.DelegateAddress != "0x1111111111111111111111111111111111111111" ||
+		d.DelegationManager != "0x2222222222222222222222222222222222222222" {
+		t.Errorf("delegation: %s", raw)
+	}
+	if k := app.KeyCache; k == nil || k.MaxKeys != 5000 || k.TTL != caddy.Duration(time.Minute) || k.NegativeTTL != caddy.Duration(5*time.Second) {
+		t.Errorf("key_cache: %s", raw)
+	}
+	if l := app.LoginRateLimit; l == nil || l.Events != 3 || l.Window != caddy.Duration(10*time.Second) {
+		t.Errorf("login rate limit: %s", raw)
+	}
+	if r := app.RegisterRateLimit; r == nil || r.Events != 1 || r.Window != caddy.Duration(time.Hour) {
+		t.Errorf("register rate limit: %s", raw)
+	}
+
+	for src, want := range map[string]string{
+		"{\n\tmorpheus {\n\t\trate_limit chat 1 1m\n\t}\n}":                    `"chat" is not login or register, at Caddyfile:3`,
+		"{\n\tmorpheus {\n\t\trate_limit login 0 1m\n\t}\n}":                   `Caddyfile:3`,
+		"{\n\tmorpheus {\n\t\taccess_token_ttl soon\n\t}\n}":                   `access_token_ttl: "soon" is not a positive duration, at Caddyfile:3`,
+		"{\n\tmorpheus {\n\t\tdelegation {\n\t\t\tchain_id -1\n\t\t}\n\t}\n}":  `chain_id: "-1" is not a positive integer, at Caddyfile:4`,
+		"{\n\tmorpheus {\n\t\tkey_cache {\n\t\t\tsize 1\n\t\t}\n\t}\n}":        `unrecognized key_cache subdirective "size", at Caddyfile:4`,
+		"{\n\tmorpheus {\n\t\tdelegation {\n\t\t\tdelegate 0x1\n\t\t}\n\t}\n}": `unrecognized delegation subdirective "delegate", at Caddyfile:4`,
+	} {
+		if _, err := adapt(t, src); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error = %v, want %q", src, err, want)
+		}
+	}
+}
+
+func TestAppRejectsBadDelegationAndDurations(t *testing.T) {
+	for name, a := range map[string]App{
+		"delegate not an address": {Delegation: &DelegationConfig{DelegateAddress: "0x12", ChainID: 1, DelegationManager: "0x2222222222222222222222222222222222222222"}},
+		"no chain id":             {Delegation: &DelegationConfig{DelegateAddress: "0x1111111111111111111111111111111111111111", DelegationManager: "0x2222222222222222222222222222222222222222"}},
+		"session too short":       {DefaultSessionDuration: caddy.Duration(30 * time.Second)},
+		"legacy without key":      {LegacyEncryptionSecret: "old"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := provisionApp(t, &a); err == nil {
+				t.Fatal("accepted")
+			}
+		})
 	}
 }
