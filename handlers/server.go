@@ -14,6 +14,7 @@ import (
 
 	"github.com/morpheus-gateway/caddy-morpheus/cache"
 	"github.com/morpheus-gateway/caddy-morpheus/chain"
+	"github.com/morpheus-gateway/caddy-morpheus/session"
 	"github.com/morpheus-gateway/caddy-morpheus/store"
 )
 
@@ -93,6 +94,17 @@ type Config struct {
 	// (JWT or API key), before the endpoint runs; the Caddy module uses it
 	// to set the http.auth.user.id placeholder.
 	OnAuthenticated func(r *http.Request, p Principal)
+
+	// Sessions resolves, opens and closes the keys' sessions on the Morpheus
+	// network. Nil: the session and chat endpoints answer 503.
+	Sessions *session.Manager
+
+	// Upstream sends a prepared request to the proxy-router and streams the
+	// answer to w: the embedded Caddy reverse_proxy (keep-alive pool,
+	// flush_interval -1). The request's URL path, headers (Basic auth,
+	// session_id, x-request-id) and body are set by the caller. Nil: the
+	// chat, embeddings endpoints answer 503.
+	Upstream func(w http.ResponseWriter, r *http.Request) error
 
 	// OnKeyRevoked, if set, is called after an API key is deactivated
 	// (after the cache was told), so that the session manager can close the
