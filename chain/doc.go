@@ -1,12 +1,14 @@
 // Package chain holds everything in the gateway that touches the Morpheus
 // network: wallet private keys (parsing, addresses, encryption at rest and the
 // per-user/fallback resolution), EIP-712 verification of MetaMask Delegation
-// Toolkit delegations, and — added later — the proxy-router HTTP client and
-// direct contract reads.
+// Toolkit delegations, the proxy-router HTTP client (Router) with its error
+// classifier and sanitizer, and direct contract reads.
 //
-// The gateway never signs transactions itself. A user's wallet key is handed
-// to the proxy-router in the X-Private-Key header (see FormatPrivateKey) when a
-// session is opened or an allowance is approved, and the proxy-router signs.
+// The gateway never signs transactions itself, and it never sends a private
+// key to the proxy-router: the router signs every on-chain operation with
+// its own wallet (no router version reads the reference's X-Private-Key
+// header, spec proxy-router.md §0.1). Stored user keys are kept, encrypted,
+// for a future in which they pay for their own sessions.
 //
 // # Secrets
 //
