@@ -1,6 +1,7 @@
 # caddy-morpheus — developer and operator commands.
 #
 #   make test    gofmt check, go vet, staticcheck, and every test (the CI command)
+#   make run     a local gateway: fake proxy-router + Caddy with Caddyfile.example (embedded store)
 #   make build   ./caddy: Caddy + standard modules + this plugin (go build ./cmd/caddy)
 #   make xcaddy  ./caddy built with xcaddy at the Caddy version pinned in xcaddy.json
 #   make smoke   checks a built ./caddy: modules listed, Caddyfile.example validates
@@ -11,7 +12,7 @@ XCADDY        ?= github.com/caddyserver/xcaddy/cmd/xcaddy@v0.4.7
 MODULE        := $(shell sed -n 's/^module //p' go.mod)
 CADDY_VERSION := $(shell sed -n 's/.*"caddy_version": *"\([^"]*\)".*/\1/p' xcaddy.json)
 
-.PHONY: test fmt-check vet staticcheck gotest build xcaddy smoke
+.PHONY: test fmt-check vet staticcheck gotest run build xcaddy smoke
 
 test: fmt-check vet staticcheck gotest
 
@@ -30,6 +31,9 @@ staticcheck:
 gotest:
 	$(GO) test -p 1 -count=1 ./...
 
+run:
+	bash scripts/demo.sh
+
 build:
 	$(GO) build -o caddy ./cmd/caddy
 
@@ -44,4 +48,5 @@ xcaddy:
 smoke:
 	./caddy list-modules | grep -qx morpheus
 	./caddy list-modules | grep -qx http.handlers.morpheus
-	XDG_DATA_HOME=$$(mktemp -d) ./caddy validate --config Caddyfile.example --adapter caddyfile
+	XDG_DATA_HOME=$$(mktemp -d) PROXY_ROUTER_USERNAME=admin PROXY_ROUTER_PASSWORD=fake \
+		./caddy validate --config Caddyfile.example --adapter caddyfile

@@ -15,6 +15,7 @@ import (
 
 	"github.com/morpheus-gateway/caddy-morpheus/chain"
 	"github.com/morpheus-gateway/caddy-morpheus/handlers"
+	"github.com/morpheus-gateway/caddy-morpheus/session"
 	"github.com/morpheus-gateway/caddy-morpheus/store"
 )
 
@@ -85,17 +86,44 @@ type App struct {
 	// Tuning of the in-memory API key cache.
 	KeyCache *KeyCacheConfig `json:"key_cache,omitempty"`
 
+	// The model used when a request names none (a name from the catalogue
+	// or a 0x model id). Without it, such requests answer 400.
+	DefaultModel string `json:"default_model,omitempty"`
+
+	// The active-models feed (`{"models":[…]}`) that names the models users
+	// may ask for. Default: the proxy-router's /blockchain/models.
+	ModelsURL string `json:"models_url,omitempty"`
+
+	// How often expired sessions are closed upstream and marked inactive.
+	// Default: `15m`.
+	CleanupInterval caddy.Duration `json:"cleanup_interval,omitempty"`
+
+	// How many requests may wait for their turn on one API key (requests on
+	// a key are served one at a time, as the router serialises prompts per
+	// session). Past it: 429 with Retry-After. Default: 16.
+	QueueSize int `json:"queue_size,omitempty"`
+
+	// The largest chat or embeddings request body accepted, in bytes.
+	// Default: 10 MiB.
+	MaxBodySize int64 `json:"max_body_size,omitempty"`
+
+	// Direct on-chain reads (go-ethereum): the session's EndsAt/ClosedAt from
+	// the Diamond contract, independent of the router. Optional.
+	Chain *ChainConfig `json:"chain,omitempty"`
+
 	// Per-client-IP limit on login attempts. Default: 10 per minute.
 	LoginRateLimit *RateLimitConfig `json:"login_rate_limit,omitempty"`
 
 	// Per-client-IP limit on registrations. Default: 5 per minute.
 	RegisterRateLimit *RateLimitConfig `json:"register_rate_limit,omitempty"`
 
-	db      *pooledStore
-	dbKey   string
-	secrets secrets
-	ctx     caddy.Context
-	logger  *zap.Logger
+	db       *pooledStore
+	dbKey    string
+	router   *chain.Router
+	sessions *session.Manager
+	secrets  secrets
+	ctx      caddy.Context
+	logger   *zap.Logger
 }
 
 // RouterConfig locates the Morpheus proxy-router.
@@ -119,6 +147,15 @@ type DelegationConfig struct {
 	// The DelegationManager contract address: the EIP-712 domain's
 	// verifying contract.
 	DelegationManager string `json:"delegation_manager,omitempty"`
+}
+
+// ChainConfig locates the Morpheus Diamond contract for direct reads.
+type ChainConfig struct {
+	// JSON-RPC endpoint of the chain (may carry an API key: write it as an
+	// {env.*} placeholder).
+	RPCURL string `json:"rpc_url,omitempty"`
+	// Address of the Morpheus Diamond contract.
+	Diamond string `json:"diamond,omitempty"`
 }
 
 // KeyCacheConfig tunes the API key cache.
@@ -167,6 +204,9 @@ func (App) CaddyModule() caddy.ModuleInfo {
 func (a *App) Provision(ctx caddy.Context) error {
 	a.ctx = ctx
 	a.logger = ctx.Logger()
+	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
 	repl := caddy.NewReplacer()
 	expand := func(s string) string { return strings.TrimSpace(repl.ReplaceAll(s, "")) }
 
@@ -188,11 +228,42 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err := a.checkDurations(); err != nil {
 		return err
 	}
+	if a.QueueSize < 0 || a.MaxBodySize < 0 {
+		return fmt.Errorf("queue_size and max_body_size must be positive")
+	}
 	a.dbKey = dbc.poolKey()
 	a.db, err = loadStore(a.dbKey, dbc)
 	if err != nil {
 		a.dbKey = ""
 		return err
+	}
+
+	a.router, err = chain.NewRouter(chain.RouterConfig{
+		BaseURL:  a.secrets.routerURL.String(),
+		Username: a.secrets.routerUser,
+		Password: a.secrets.routerPassword,
+	})
+	if err != nil {
+		return fmt.Errorf("router: %w", err)
+	}
+	var diamond common.Address
+	if a.Chain != nil && expand(a.Chain.Diamond) != "" {
+		if !common.IsHexAddress(expand(a.Chain.Diamond)) {
+			return fmt.Errorf("chain: diamond must be a 20-byte hex address (0x…)")
+		}
+		diamond = common.HexToAddress(expand(a.Chain.Diamond))
+	}
+	a.sessions, err = session.New(a.db.Store, a.db.cache, a.router, session.Config{
+		Diamond:         diamond,
+		DefaultModel:    expand(a.DefaultModel),
+		DefaultDuration: time.Duration(a.DefaultSessionDuration),
+		QueueSize:       a.QueueSize,
+		CleanupInterval: time.Duration(a.CleanupInterval),
+		ModelsURL:       expand(a.ModelsURL),
+		Logger:          a.logger.Named("session"),
+	})
+	if err != nil {
+		return fmt.Errorf("session manager: %w", err)
 	}
 	return nil
 }
@@ -230,6 +301,9 @@ func (a *App) parseSecrets(expand func(string) string) (secrets, error) {
 		return s, fmt.Errorf("router: the URL must be http:// or https:// with a host")
 	}
 	s.routerURL = u
+	if s.routerUser == "" || s.routerPassword == "" {
+		return s, fmt.Errorf("router: username and password are required (the proxy-router's Basic auth, e.g. {env.PROXY_ROUTER_USERNAME} and {env.PROXY_ROUTER_PASSWORD})")
+	}
 	if s.vault == nil && expand(a.LegacyEncryptionSecret) != "" {
 		return s, fmt.Errorf("legacy_encryption_secret needs encryption_key: legacy keys are read through the same vault")
 	}
@@ -268,11 +342,11 @@ func (a *App) Start() error {
 	if err := a.db.start(ctx, a.logger); err != nil {
 		return err
 	}
-	return nil
+	return a.sessions.Start()
 }
 
-// Stop stops the background work.
-func (a *App) Stop() error { return nil }
+// Stop stops the background work (the session cleanup loop).
+func (a *App) Stop() error { return a.sessions.Stop() }
 
 // Cleanup releases this config's reference to the pooled store; the store is
 // closed when the last config using it is cleaned up.
@@ -320,6 +394,13 @@ func (a *App) apiConfig(prefix string, logger *zap.Logger) handlers.Config {
 		DefaultSessionDuration: time.Duration(a.DefaultSessionDuration),
 		ClientIP:               clientIP,
 		OnAuthenticated:        setAuthUser,
+		Sessions:               a.sessions,
+		OnKeyRevoked:           a.sessions.KeyRevoked,
+		MaxBodySize:            a.MaxBodySize,
+		RouterUsername:         a.secrets.routerUser,
+		RouterPassword:         a.secrets.routerPassword,
+		Catalog:                a.router,
+		Version:                moduleVersion(),
 	}
 	if rl := a.LoginRateLimit; rl != nil {
 		cfg.LoginRate = handlers.RateLimit{Events: rl.Events, Window: time.Duration(rl.Window)}

@@ -10,6 +10,9 @@ import (
 
 func provisionApp(t *testing.T, a *App) error {
 	t.Helper()
+	if a.Router == nil {
+		a.Router = &RouterConfig{Username: "admin", Password: "fake"}
+	}
 	t.Setenv("XDG_DATA_HOME", t.TempDir())
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	t.Cleanup(cancel)
@@ -23,18 +26,19 @@ func TestAppProvisionExpandsAndValidatesSecrets(t *testing.T) {
 	t.Setenv("T_ENC", strings.Repeat("ab", 32))
 	t.Setenv("T_FALLBACK", fallback)
 	t.Setenv("T_ROUTER", "http://10.1.2.3:9999")
+	t.Setenv("T_PASS", "pw")
 	a := &App{
 		JWTSecret:          "static",
 		EncryptionKey:      "{env.T_ENC}",
 		FallbackPrivateKey: "{env.T_FALLBACK}",
-		Router:             &RouterConfig{URL: "{env.T_ROUTER}", Username: "u", Password: "{env.T_UNSET}"},
+		Router:             &RouterConfig{URL: "{env.T_ROUTER}", Username: "u", Password: "{env.T_PASS}"},
 	}
 	if err := provisionApp(t, a); err != nil {
 		t.Fatal(err)
 	}
 	s := a.secrets
 	if string(s.jwtSecret) != "static" || s.vault == nil || s.fallbackKey == nil ||
-		s.routerURL.String() != "http://10.1.2.3:9999" || s.routerUser != "u" || s.routerPassword != "" {
+		s.routerURL.String() != "http://10.1.2.3:9999" || s.routerUser != "u" || s.routerPassword != "pw" {
 		t.Fatalf("secrets not expanded as expected: vault=%v fallback=%v router=%v user=%q", s.vault, s.fallbackKey != nil, s.routerURL, s.routerUser)
 	}
 	if a.Store() == nil {
@@ -59,7 +63,8 @@ func TestAppProvisionRejectsBadSecretsWithoutEchoingThem(t *testing.T) {
 		{"short encryption key", App{EncryptionKey: "deadbeefsecret"}, "encryption_key"},
 		{"bad fallback key", App{FallbackPrivateKey: "0xnothexsecret"}, "fallback_private_key"},
 		{"zero fallback key", App{FallbackPrivateKey: strings.Repeat("0", 64)}, "fallback_private_key"},
-		{"router not http", App{Router: &RouterConfig{URL: "ftp://secret-host"}}, "router"},
+		{"router not http", App{Router: &RouterConfig{URL: "ftp://secret-host", Username: "u", Password: "p"}}, "router"},
+		{"router without credentials", App{Router: &RouterConfig{URL: "http://127.0.0.1:8082"}}, "router: username and password are required"},
 		{"database scheme", App{DatabaseURL: "mysql://u:secretpw@h/db"}, "database_url"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/dustin/go-humanize"
 )
 
 func init() {
@@ -58,6 +59,15 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //			negative_ttl <duration>
 //		}
 //		rate_limit <login|register> <events> <window>
+//		default_model    <name|0x id>
+//		models_url       <url>
+//		cleanup_interval <duration>
+//		queue_size       <n>
+//		max_body_size    <size>
+//		chain {
+//			rpc_url <url>
+//			diamond <0x address>
+//		}
 //	}
 //
 // Write secrets as {env.NAME} placeholders: they are expanded when the
@@ -144,6 +154,57 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "rate_limit":
 			if err := a.unmarshalRateLimit(d); err != nil {
 				return err
+			}
+		case "default_model":
+			if err := singleArg(d, &a.DefaultModel); err != nil {
+				return err
+			}
+		case "models_url":
+			if err := singleArg(d, &a.ModelsURL); err != nil {
+				return err
+			}
+		case "cleanup_interval":
+			if err := durationArg(d, &a.CleanupInterval); err != nil {
+				return err
+			}
+		case "queue_size":
+			var s string
+			if err := singleArg(d, &s); err != nil {
+				return err
+			}
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 {
+				return d.Errf("queue_size: %q is not a positive integer", s)
+			}
+			a.QueueSize = n
+		case "max_body_size":
+			var s string
+			if err := singleArg(d, &s); err != nil {
+				return err
+			}
+			n, err := humanize.ParseBytes(s)
+			if err != nil || n == 0 || n > 1<<40 {
+				return d.Errf("max_body_size: %q is not a size such as 10MB", s)
+			}
+			a.MaxBodySize = int64(n)
+		case "chain":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			a.Chain = new(ChainConfig)
+			for nesting := d.Nesting(); d.NextBlock(nesting); {
+				switch d.Val() {
+				case "rpc_url":
+					if err := singleArg(d, &a.Chain.RPCURL); err != nil {
+						return err
+					}
+				case "diamond":
+					if err := singleArg(d, &a.Chain.Diamond); err != nil {
+						return err
+					}
+				default:
+					return d.Errf("unrecognized chain subdirective %q", d.Val())
+				}
 			}
 		default:
 			return d.Errf("unrecognized morpheus option %q", d.Val())

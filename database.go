@@ -81,9 +81,10 @@ func (c databaseConfig) poolKey() string {
 // pooledStore is a store and its caches, shared across config reloads so
 // that a reload keeps connections and warm caches.
 type pooledStore struct {
-	store.Store
-	cache *cache.Cache
-	cfg   databaseConfig
+	store.Store // instrumented: calls are counted
+	raw         store.Store
+	cache       *cache.Cache
+	cfg         databaseConfig
 
 	mu      sync.Mutex
 	started bool
@@ -114,7 +115,7 @@ func (p *pooledStore) start(ctx context.Context, logger *zap.Logger) error {
 		logger.Info("using the embedded SQLite store; set database_url to use PostgreSQL",
 			zap.String("path", p.cfg.dsn))
 	}
-	if m, ok := p.Store.(store.Migrator); ok {
+	if m, ok := p.raw.(store.Migrator); ok {
 		if err := m.Migrate(ctx); err != nil {
 			return fmt.Errorf("migrating the %s database: %w", p.cfg.kind, err)
 		}
@@ -148,12 +149,13 @@ func loadStore(key string, cfg databaseConfig) (*pooledStore, error) {
 		if err != nil {
 			return nil, fmt.Errorf("opening the %s store: %w", cfg.kind, err)
 		}
-		c, err := cache.New(s, cfg.cache)
+		counted := instrumentStore(s)
+		c, err := cache.New(counted, cfg.cache)
 		if err != nil {
 			_ = s.Close()
 			return nil, fmt.Errorf("building the key cache: %w", err)
 		}
-		return &pooledStore{Store: s, cache: c, cfg: cfg}, nil
+		return &pooledStore{Store: counted, raw: s, cache: c, cfg: cfg}, nil
 	})
 	if err != nil {
 		return nil, err

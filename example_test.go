@@ -13,6 +13,8 @@ import (
 // shipped Caddyfile.example: it adapts, and every module provisions.
 func TestCaddyfileExampleValidates(t *testing.T) {
 	t.Setenv("XDG_DATA_HOME", t.TempDir())
+	t.Setenv("PROXY_ROUTER_USERNAME", "admin")
+	t.Setenv("PROXY_ROUTER_PASSWORD", "fake")
 	src, err := os.ReadFile("Caddyfile.example")
 	if err != nil {
 		t.Fatal(err)

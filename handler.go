@@ -25,7 +25,8 @@ type Handler struct {
 	// serves the API at the root of the site.
 	Prefix string `json:"prefix,omitempty"`
 
-	api *handlers.Server
+	api      *handlers.Server
+	upstream *upstream
 }
 
 // DefaultPrefix is the path under which the API is served by default.
@@ -50,9 +51,18 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("loading the morpheus app: %w", err)
 	}
 	app := appIface.(*App)
-	h.api = handlers.New(app.apiConfig(h.Prefix, ctx.Logger()))
+	h.upstream, err = newUpstream(ctx, app.secrets.routerURL)
+	if err != nil {
+		return err
+	}
+	cfg := app.apiConfig(h.Prefix, ctx.Logger())
+	cfg.Upstream = h.upstream.serve
+	h.api = handlers.New(cfg)
 	return nil
 }
+
+// Cleanup releases the embedded proxy to the router.
+func (h *Handler) Cleanup() error { return h.upstream.cleanup() }
 
 // Validate checks the handler's configuration.
 func (h *Handler) Validate() error {
@@ -96,5 +106,6 @@ func setAuthUser(r *http.Request, p handlers.Principal) {
 var (
 	_ caddy.Provisioner           = (*Handler)(nil)
 	_ caddy.Validator             = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
 )

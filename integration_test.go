@@ -24,6 +24,10 @@ func siteConfig(appOptions string) string {
 	https_port 9443
 	grace_period 1ns
 	morpheus {
+		router http://127.0.0.1:9 {
+			username admin
+			password fake
+		}
 		%s
 	}
 }

@@ -12,6 +12,8 @@
 package morpheus
 
 import (
+	"runtime/debug"
+
 	"github.com/caddyserver/caddy/v2"
 )
 
@@ -19,3 +21,25 @@ func init() {
 	caddy.RegisterModule(App{})
 	caddy.RegisterModule(Handler{})
 }
+
+// moduleVersion is this plugin's version as the Go build recorded it (the
+// module version when built with xcaddy from a tag, "(devel)" from a
+// checkout).
+func moduleVersion() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	if info.Main.Path == modulePath {
+		return info.Main.Version
+	}
+	for _, d := range info.Deps {
+		if d.Path == modulePath {
+			return d.Version
+		}
+	}
+	return "unknown"
+}
+
+// modulePath is this plugin's Go module.
+const modulePath = "github.com/morpheus-gateway/caddy-morpheus"

@@ -124,4 +124,3 @@ func BenchmarkCachedKeysHeap(b *testing.B) {
 		b.ReportMetric(cachedKeysHeap(b, 100_000), "MiB/100k-keys")
 	}
 }
-

@@ -111,6 +111,19 @@ type Config struct {
 	// key's session. It runs on the request's goroutine with a context that
 	// is not cancelled when the client goes away.
 	OnKeyRevoked func(ctx context.Context, keyID int64)
+
+	// MaxBodySize limits the body of the proxied endpoints (chat,
+	// embeddings); default 10 MiB. Larger bodies answer 413.
+	MaxBodySize int64
+	// RouterUsername and RouterPassword are the proxy-router's Basic auth
+	// credential, set on every proxied request (the client's Authorization
+	// is removed). Empty username: no Authorization is set.
+	RouterUsername, RouterPassword string
+	// Catalog serves GET /models/allmodels and /models/ratedbids (a
+	// *chain.Router). Nil: those endpoints answer 503.
+	Catalog ModelCatalog
+	// Version is reported by GET / under the prefix (default "dev").
+	Version string
 }
 
 // Server routes the API's requests. It is safe for concurrent use.
@@ -180,6 +193,18 @@ func (s *Server) routes() {
 
 	s.mux.HandleFunc("GET /automation/settings", s.requireJWTOrKey(s.getAutomation))
 	s.mux.HandleFunc("PUT /automation/settings", s.requireJWTOrKey(s.putAutomation))
+
+	// Session endpoints (session.go).
+	s.sessionRoutes()
+
+	// Inference proxy and models (chat.go, embeddings.go, models.go).
+	s.mux.HandleFunc("GET /{$}", s.banner)
+	s.mux.HandleFunc("POST /chat/completions", s.requireAPIKey(s.chatCompletions))
+	s.mux.HandleFunc("POST /embeddings", s.requireAPIKey(s.embeddings))
+	s.mux.HandleFunc("GET /models", s.listModels)
+	s.mux.HandleFunc("GET /models/{$}", s.listModels)
+	s.mux.HandleFunc("GET /models/allmodels", s.allModels)
+	s.mux.HandleFunc("GET /models/ratedbids", s.ratedBids)
 }
 
 // Owns reports whether the request's path is under the API prefix.

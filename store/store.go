@@ -324,3 +324,16 @@ type Notifier interface {
 	// have invalidated). It returns ctx's error.
 	Listen(ctx context.Context, channel string, fn func(payload string), onReconnect func()) error
 }
+
+// Locker is implemented by backends that several gateway instances share
+// (PostgreSQL), so that a periodic job (the session cleanup loop) runs on
+// one instance at a time. Single-instance backends (SQLite) do not
+// implement it; their callers simply run the job.
+type Locker interface {
+	// TryLock takes the cluster-wide lock called name without waiting. ok
+	// is false (and err nil) when another holder has it. When ok, unlock
+	// releases it; unlock is safe to call more than once. The lock is also
+	// released if the holder's database connection is lost, so a holder
+	// must not assume it keeps the lock across database failures.
+	TryLock(ctx context.Context, name string) (unlock func(), ok bool, err error)
+}
