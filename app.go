@@ -120,6 +120,7 @@ type App struct {
 	db       *pooledStore
 	dbKey    string
 	router   *chain.Router
+	onChain  *chain.SessionReader // nil without chain { rpc_url }
 	sessions *session.Manager
 	secrets  secrets
 	ctx      caddy.Context
@@ -253,7 +254,20 @@ func (a *App) Provision(ctx caddy.Context) error {
 		}
 		diamond = common.HexToAddress(expand(a.Chain.Diamond))
 	}
+	var chainReader session.ChainReader
+	if a.Chain != nil && expand(a.Chain.RPCURL) != "" {
+		if diamond == (common.Address{}) {
+			return fmt.Errorf("chain: rpc_url needs diamond, the Morpheus Diamond contract address")
+		}
+		// Dialling an http(s) endpoint makes no connection yet.
+		a.onChain, err = chain.DialSessionReader(context.Background(), chain.ChainConfig{RPCURL: expand(a.Chain.RPCURL), Diamond: diamond})
+		if err != nil {
+			return err
+		}
+		chainReader = a.onChain
+	}
 	a.sessions, err = session.New(a.db.Store, a.db.cache, a.router, session.Config{
+		Chain:           chainReader,
 		Diamond:         diamond,
 		DefaultModel:    expand(a.DefaultModel),
 		DefaultDuration: time.Duration(a.DefaultSessionDuration),
@@ -351,6 +365,7 @@ func (a *App) Stop() error { return a.sessions.Stop() }
 // Cleanup releases this config's reference to the pooled store; the store is
 // closed when the last config using it is cleaned up.
 func (a *App) Cleanup() error {
+	a.onChain.Close()
 	if a.dbKey == "" {
 		return nil
 	}

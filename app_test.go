@@ -79,3 +79,21 @@ func TestAppProvisionRejectsBadSecretsWithoutEchoingThem(t *testing.T) {
 		})
 	}
 }
+
+func TestAppChainReaderConfig(t *testing.T) {
+	bad := App{Chain: &ChainConfig{RPCURL: "http://127.0.0.1:8545/secret-api-key"}}
+	if err := provisionApp(t, &bad); err == nil || !strings.Contains(err.Error(), "needs diamond") {
+		t.Fatalf("rpc_url without diamond: %v", err)
+	}
+	badAddr := App{Chain: &ChainConfig{Diamond: "0x12"}}
+	if err := provisionApp(t, &badAddr); err == nil || !strings.Contains(err.Error(), "diamond") {
+		t.Fatalf("bad diamond: %v", err)
+	}
+	good := App{Chain: &ChainConfig{RPCURL: "http://127.0.0.1:8545/secret-api-key", Diamond: "0xb8C55cD613af947E73E262F0d3C54b7211Af16CF"}}
+	if err := provisionApp(t, &good); err != nil {
+		t.Fatalf("valid chain config: %v", err)
+	}
+	if good.onChain == nil {
+		t.Fatal("no on-chain reader was built")
+	}
+}

@@ -166,6 +166,15 @@ func TestAccountOptionsAdapt(t *testing.T) {
 		}
 		rate_limit login 3 10s
 		rate_limit register 1 1h
+		default_model llama-3.3-70b
+		models_url https://active.mor.org/active_models.json
+		cleanup_interval 5m
+		queue_size 4
+		max_body_size 2MB
+		chain {
+			rpc_url {env.MORPHEUS_RPC_URL}
+			diamond 0xb8C55cD613af947E73E262F0d3C54b7211Af16CF
+		}
 	}
 }`)
 	if err != nil {
@@ -186,6 +195,11 @@ func TestAccountOptionsAdapt(t *testing.T) {
 	}
 	if k := app.KeyCache; k == nil || k.MaxKeys != 5000 || k.TTL != caddy.Duration(time.Minute) || k.NegativeTTL != caddy.Duration(5*time.Second) {
 		t.Errorf("key_cache: %s", raw)
+	}
+	if app.DefaultModel != "llama-3.3-70b" || app.ModelsURL != "https://active.mor.org/active_models.json" ||
+		app.CleanupInterval != caddy.Duration(5*time.Minute) || app.QueueSize != 4 || app.MaxBodySize != 2_000_000 ||
+		app.Chain == nil || app.Chain.RPCURL != "{env.MORPHEUS_RPC_URL}" || app.Chain.Diamond != "0xb8C55cD613af947E73E262F0d3C54b7211Af16CF" {
+		t.Errorf("session options: %s", raw)
 	}
 	if l := app.LoginRateLimit; l == nil || l.Events != 3 || l.Window != caddy.Duration(10*time.Second) {
 		t.Errorf("login rate limit: %s", raw)

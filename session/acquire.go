@@ -174,7 +174,7 @@ func (m *Manager) activeSession(ctx context.Context, keyID int64) (*current, boo
 func (m *Manager) describe(ctx context.Context, row store.Session) (*current, error) {
 	c := &current{row: row, model: normID(row.Model)}
 	if row.Type == store.SessionTypeBid {
-		info, err := m.router.Session(ctx, row.ID)
+		info, err := m.lookup(ctx, row.ID)
 		if err != nil {
 			return nil, err
 		}

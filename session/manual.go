@@ -136,7 +136,7 @@ func (m *Manager) Status(ctx context.Context, p Principal) (store.Session, chain
 	if !found {
 		return store.Session{}, chain.SessionInfo{}, ErrNoSession
 	}
-	info, err := m.router.Session(ctx, c.row.ID)
+	info, err := m.lookup(ctx, c.row.ID)
 	if err != nil {
 		return c.row, chain.SessionInfo{}, err
 	}

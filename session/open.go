@@ -81,7 +81,7 @@ func (m *Manager) openAndRecord(ctx context.Context, ks *keyState, p Principal, 
 	// capped by the contract), not now + duration.
 	model := t.model
 	expires := m.now().Add(duration)
-	if info, err := m.router.Session(octx, sid); err != nil {
+	if info, err := m.lookup(octx, sid); err != nil {
 		m.log.Warn("session: cannot read back the opened session; expires_at estimated as now + duration",
 			zap.String("session_id", sid), zap.Error(err))
 	} else {

@@ -243,6 +243,9 @@ type Config struct {
 	// how long a candidate must stay unrecorded before it is adopted or
 	// closed (default 10s).
 	ReconcileWindow, ReconcilePoll, ReconcileGrace time.Duration
+	// Chain, when set, reads sessions (EndsAt, ClosedAt) from the Diamond
+	// contract instead of the router; the router remains the fallback.
+	Chain ChainReader
 	// Now is the clock used for expiry decisions (default time.Now).
 	Now func() time.Time
 }
