@@ -220,22 +220,8 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, "refresh_token", "refresh_token is required")
 		return
 	}
-	if !s.jwtConfigured() {
-		WriteError(w, http.StatusServiceUnavailable, TypeUnavailable, "jwt_not_configured", "", errJWTNotConfigured)
-		return
-	}
-	userID, err := s.parseToken(tok, tokenRefresh)
-	if err != nil {
-		unauthorized(w, "invalid_token", msgBadCredentials)
-		return
-	}
-	u, err := s.cfg.Store.UserByID(r.Context(), userID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !u.IsActive) {
-		unauthorized(w, "invalid_token", msgBadCredentials)
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, "loading the user of a token", err)
+	u, ok := s.tokenUser(w, r, tok, tokenRefresh)
+	if !ok {
 		return
 	}
 	pair, err := s.issuePair(u.ID)

@@ -77,22 +77,8 @@ func (s *Server) requireJWT(h authedHandler) http.HandlerFunc {
 }
 
 func (s *Server) serveJWT(w http.ResponseWriter, r *http.Request, tok string, h authedHandler) {
-	if !s.jwtConfigured() {
-		WriteError(w, http.StatusServiceUnavailable, TypeUnavailable, "jwt_not_configured", "", errJWTNotConfigured)
-		return
-	}
-	userID, err := s.parseToken(tok, tokenAccess)
-	if err != nil {
-		unauthorized(w, "invalid_token", msgBadCredentials)
-		return
-	}
-	u, err := s.cfg.Store.UserByID(r.Context(), userID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !u.IsActive) {
-		unauthorized(w, "invalid_token", msgBadCredentials)
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, "loading the user of a token", err)
+	u, ok := s.tokenUser(w, r, tok, tokenAccess)
+	if !ok {
 		return
 	}
 	s.serveAuthed(w, r, Principal{UserID: u.ID, Method: AuthJWT}, h)
@@ -164,4 +150,29 @@ func (s *Server) serveAuthed(w http.ResponseWriter, r *http.Request, p Principal
 		s.cfg.OnAuthenticated(r, p)
 	}
 	h(w, r, p)
+}
+
+// tokenUser verifies a JWT of the given type and loads its user, who must
+// exist and be active. On failure it has answered (503 without a secret,
+// 401 for a bad token or user, 500 for a store error).
+func (s *Server) tokenUser(w http.ResponseWriter, r *http.Request, tok string, typ string) (store.User, bool) {
+	if !s.jwtConfigured() {
+		WriteError(w, http.StatusServiceUnavailable, TypeUnavailable, "jwt_not_configured", "", errJWTNotConfigured)
+		return store.User{}, false
+	}
+	userID, err := s.parseToken(tok, typ)
+	if err != nil {
+		unauthorized(w, "invalid_token", msgBadCredentials)
+		return store.User{}, false
+	}
+	u, err := s.cfg.Store.UserByID(r.Context(), userID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !u.IsActive) {
+		unauthorized(w, "invalid_token", msgBadCredentials)
+		return store.User{}, false
+	}
+	if err != nil {
+		s.internalError(w, r, "loading the user of a token", err)
+		return store.User{}, false
+	}
+	return u, true
 }

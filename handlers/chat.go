@@ -18,22 +18,12 @@ import (
 // anyway, and the reference gateway drops it too; the requested model only
 // selects the session. No defaults are injected.
 func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, p Principal) {
-	rid := requestID(w, r)
-	if !s.proxyConfigured(w) {
-		return
-	}
-	fields, ok := s.readProxyBody(w, r)
+	req, ok := s.readProxyRequest(w, r)
 	if !ok {
 		return
 	}
-	model, ok := optStringField(w, fields, "model")
-	if !ok {
-		return
-	}
+	fields := req.fields
 	if _, ok := optBoolField(w, fields, "stream"); !ok {
-		return
-	}
-	if _, ok := optStringField(w, fields, "session_id"); !ok {
 		return
 	}
 	msgs := bytes.TrimSpace(fields["messages"])
@@ -46,14 +36,35 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, p Princ
 		badRequest(w, "messages", "messages must be a non-empty array of chat messages")
 		return
 	}
-	delete(fields, "session_id")
-	delete(fields, "model")
-	body, err := encodeFields(fields)
-	if err != nil {
-		s.internalError(w, r, "re-encoding a chat request", err)
-		return
+	s.proxyWithSession(w, r, p, req, proxyOp{name: "chat", path: upstreamChatPath})
+}
+
+// proxyRequest is a parsed chat or embeddings request.
+type proxyRequest struct {
+	rid    string                     // the request id sent upstream and echoed
+	fields map[string]json.RawMessage // the client's JSON object
+	model  string                     // the requested model ("" = default)
+}
+
+// readProxyRequest does what chat and embeddings share before their own
+// checks: the request id, the 503 when inference is not wired, the body
+// (size-limited), and the gateway's fields "model" and "session_id".
+func (s *Server) readProxyRequest(w http.ResponseWriter, r *http.Request) (proxyRequest, bool) {
+	req := proxyRequest{rid: requestID(w, r)}
+	if !s.proxyConfigured(w) {
+		return req, false
 	}
-	s.proxyWithSession(w, r, p, model, body, rid, proxyOp{name: "chat", path: upstreamChatPath})
+	var ok bool
+	if req.fields, ok = s.readProxyBody(w, r); !ok {
+		return req, false
+	}
+	if req.model, ok = optStringField(w, req.fields, "model"); !ok {
+		return req, false
+	}
+	if _, ok = optStringField(w, req.fields, "session_id"); !ok {
+		return req, false
+	}
+	return req, true
 }
 
 // proxyConfigured answers 503 when the proxy step is not wired.
@@ -66,11 +77,20 @@ func (s *Server) proxyConfigured(w http.ResponseWriter) bool {
 	return true
 }
 
-// proxyWithSession acquires the key's session for model, forwards body and
-// releases the session when the response is complete.
-func (s *Server) proxyWithSession(w http.ResponseWriter, r *http.Request, p Principal, model string, body []byte, rid string, op proxyOp) {
+// proxyWithSession forwards the request's JSON minus the gateway's own
+// fields ("session_id", and "model", which only selects the session),
+// holding the key's session for the model until the response is complete.
+func (s *Server) proxyWithSession(w http.ResponseWriter, r *http.Request, p Principal, req proxyRequest, op proxyOp) {
+	delete(req.fields, "session_id")
+	delete(req.fields, "model")
+	body, err := encodeFields(req.fields)
+	if err != nil {
+		s.internalError(w, r, "re-encoding a "+op.name+" request", err)
+		return
+	}
+	rid := req.rid
 	ctx := chain.WithRequestID(r.Context(), rid)
-	lease, err := s.cfg.Sessions.Acquire(ctx, session.Principal{KeyID: p.APIKeyID, UserID: p.UserID}, model)
+	lease, err := s.cfg.Sessions.Acquire(ctx, session.Principal{KeyID: p.APIKeyID, UserID: p.UserID}, req.model)
 	if err != nil {
 		s.writeAcquireError(w, r, err)
 		return

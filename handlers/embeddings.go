@@ -15,21 +15,11 @@ import (
 // with 400 up front; "float" or no value is forwarded unchanged (providers
 // default to float).
 func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, p Principal) {
-	rid := requestID(w, r)
-	if !s.proxyConfigured(w) {
-		return
-	}
-	fields, ok := s.readProxyBody(w, r)
+	req, ok := s.readProxyRequest(w, r)
 	if !ok {
 		return
 	}
-	model, ok := optStringField(w, fields, "model")
-	if !ok {
-		return
-	}
-	if _, ok := optStringField(w, fields, "session_id"); !ok {
-		return
-	}
+	fields := req.fields
 	format, ok := optStringField(w, fields, "encoding_format")
 	if !ok {
 		return
@@ -48,14 +38,7 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, p Principal)
 		badRequest(w, "input", "input is required: a non-empty string or a non-empty array")
 		return
 	}
-	delete(fields, "session_id")
-	delete(fields, "model")
-	body, err := encodeFields(fields)
-	if err != nil {
-		s.internalError(w, r, "re-encoding an embeddings request", err)
-		return
-	}
-	s.proxyWithSession(w, r, p, model, body, rid, proxyOp{name: "embeddings", path: upstreamEmbeddingsPath})
+	s.proxyWithSession(w, r, p, req, proxyOp{name: "embeddings", path: upstreamEmbeddingsPath})
 }
 
 // validEmbeddingInput accepts a non-empty string or a non-empty array (of
