@@ -5,6 +5,7 @@
 #   make build   ./caddy: Caddy + standard modules + this plugin (go build ./cmd/caddy)
 #   make xcaddy  ./caddy built with xcaddy at the Caddy version pinned in xcaddy.json
 #   make smoke   checks a built ./caddy: modules listed, Caddyfile.example validates
+#   make bench   the gateway vs bare reverse_proxy vs the fake router → BENCHMARKS.md
 
 GO            ?= go
 STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -12,7 +13,7 @@ XCADDY        ?= github.com/caddyserver/xcaddy/cmd/xcaddy@v0.4.7
 MODULE        := $(shell sed -n 's/^module //p' go.mod)
 CADDY_VERSION := $(shell sed -n 's/.*"caddy_version": *"\([^"]*\)".*/\1/p' xcaddy.json)
 
-.PHONY: test fmt-check vet staticcheck gotest run build xcaddy smoke
+.PHONY: test fmt-check vet staticcheck gotest run build xcaddy smoke bench
 
 test: fmt-check vet staticcheck gotest
 
@@ -50,3 +51,8 @@ smoke:
 	./caddy list-modules | grep -qx http.handlers.morpheus
 	XDG_DATA_HOME=$$(mktemp -d) PROXY_ROUTER_USERNAME=admin PROXY_ROUTER_PASSWORD=fake \
 		./caddy validate --config Caddyfile.example --adapter caddyfile
+
+# Benchmark (≈4 minutes): SQLite store unless MORPHEUS_BENCH_DATABASE_URL
+# names a PostgreSQL server; wrk is used when installed.
+bench:
+	$(GO) run ./bench -out BENCHMARKS.md

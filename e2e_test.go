@@ -166,6 +166,7 @@ func e2eFlow(t *testing.T, g *e2eGateway) {
 
 	// A session expiring mid-conversation is renewed without the client
 	// noticing.
+	renewalsBefore := metricValue(t, "morpheus_session_renewals_total")
 	sessions := g.fake.Sessions()
 	g.fake.ExpireSession(sessions[len(sessions)-1].ID)
 	resp, err = client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
@@ -180,6 +181,9 @@ func e2eFlow(t *testing.T, g *e2eGateway) {
 	}
 	if n := len(g.fake.Sessions()); n != 2 {
 		t.Fatalf("renewal should open exactly one new session: %d upstream sessions", n)
+	}
+	if d := metricValue(t, "morpheus_session_renewals_total") - renewalsBefore; d != 1 {
+		t.Errorf("morpheus_session_renewals_total grew by %v, want 1", d)
 	}
 
 	// Embeddings (another model: the key's session switches).
@@ -236,6 +240,29 @@ func requestPathStoreCalls(t *testing.T) float64 {
 		}
 		if op != "TouchAPIKey" {
 			sum += pb.GetCounter().GetValue()
+		}
+	}
+	return sum
+}
+
+// metricValue sums the samples of the gateway metric called name.
+func metricValue(t *testing.T, name string) float64 {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	if err := registerMetrics(reg); err != nil {
+		t.Fatal(err)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			sum += m.GetCounter().GetValue()
 		}
 	}
 	return sum

@@ -4,6 +4,9 @@ import (
 	"errors"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/morpheus-gateway/caddy-morpheus/cache"
+	"github.com/morpheus-gateway/caddy-morpheus/session"
 )
 
 // Metric collectors. They are package-level (Prometheus collectors are
@@ -21,7 +24,10 @@ func registerMetrics(reg prometheus.Registerer) error {
 	if reg == nil {
 		return nil
 	}
-	for _, c := range []prometheus.Collector{storeCalls} {
+	collectors := []prometheus.Collector{storeCalls}
+	collectors = append(collectors, cache.Collectors()...)
+	collectors = append(collectors, session.Collectors()...)
+	for _, c := range collectors {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if !errors.As(err, &are) {

@@ -221,6 +221,7 @@ func (c *Cache) loadKeys(ctx context.Context, prefix string) (*keyEntry, error) 
 		"/" + strconv.FormatUint(uint64(st.epoch), 36) +
 		"/" + strconv.FormatUint(st.loadEpoch, 36)
 	ch := c.keyLoads.DoChan(sfKey, func() (any, error) {
+		keyLoads.Inc()
 		return c.fetchKeys(strings.Clone(prefix), st)
 	})
 	select {

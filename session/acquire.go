@@ -84,6 +84,7 @@ func (l *Lease) Renew(ctx context.Context) error {
 	}
 	m := l.m
 	old := l.cur
+	renewals.Inc()
 	if err := m.store.MarkSessionInactive(ctx, old.row.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return unavailable(err)
 	}

@@ -61,6 +61,7 @@ func (ks *keyState) acquire(ctx context.Context, limit int) error {
 	}
 	if limit >= 0 && len(ks.waiters) >= limit {
 		ks.mu.Unlock()
+		queueRejections.Inc()
 		return &QueueFullError{RetryAfter: QueueRetryAfter}
 	}
 	if err := ctx.Err(); err != nil {

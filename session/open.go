@@ -67,6 +67,7 @@ func (m *Manager) openAndRecord(ctx context.Context, ks *keyState, p Principal, 
 		return err
 	})
 	if err != nil {
+		opensError.Inc()
 		if chain.IsOutcomeUnknown(err) {
 			m.log.Warn("session: open outcome unknown; reconciling, not retrying",
 				zap.Int64("api_key_id", p.KeyID), zap.String("target", t.id()), zap.Error(err))
@@ -74,6 +75,7 @@ func (m *Manager) openAndRecord(ctx context.Context, ks *keyState, p Principal, 
 		}
 		return nil, err
 	}
+	opensOK.Inc()
 	m.setPending(sid, true)
 	defer m.setPending(sid, false)
 
