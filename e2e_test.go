@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -26,6 +27,7 @@ import (
 type e2eGateway struct {
 	tester *caddytest.Tester
 	fake   *fakerouter.Router
+	srv    *httptest.Server
 }
 
 func startE2E(t *testing.T, databaseURL string) *e2eGateway {
@@ -60,7 +62,7 @@ func startE2E(t *testing.T, databaseURL string) *e2eGateway {
 http://localhost:9080 {
 	morpheus
 }`, srv.URL), "caddyfile")
-	return &e2eGateway{tester: tester, fake: fake}
+	return &e2eGateway{tester: tester, fake: fake, srv: srv}
 }
 
 // newKey registers a user and returns a fresh API key and its id and the
@@ -266,4 +268,37 @@ func metricValue(t *testing.T, name string) float64 {
 		}
 	}
 	return sum
+}
+
+// Through real Caddy: a router that is down is a 502 with the OpenAI error
+// body, and a provider's backend rate limit reaches the SDK as 429.
+func TestE2EUpstreamFailures(t *testing.T) {
+	g := startE2E(t, "sqlite:"+filepath.Join(t.TempDir(), "e2e.db"))
+	key, _, _ := g.newKey(t, "failures@example.com")
+	client := sdk(key)
+	ctx := context.Background()
+	chat := func() error {
+		_, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+			Model:    "llama-3.3-70b",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
+		})
+		return err
+	}
+	if err := chat(); err != nil {
+		t.Fatalf("first chat: %v", err)
+	}
+
+	g.fake.SetMode(g.fake.Sessions()[0].Provider, fakerouter.ModeRateLimited)
+	var apiErr *openai.Error
+	if err := chat(); !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("provider rate limit: %v, want 429", err)
+	}
+	if strings.Contains(apiErr.Message, "10.0.0.9") {
+		t.Errorf("error leaks a provider address: %q", apiErr.Message)
+	}
+
+	g.srv.Close()
+	if err := chat(); !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusBadGateway || apiErr.Message == "" {
+		t.Fatalf("router down: %v, want 502 with a message", err)
+	}
 }
