@@ -32,12 +32,24 @@ type e2eGateway struct {
 
 func startE2E(t *testing.T, databaseURL string) *e2eGateway {
 	t.Helper()
+	return startE2EAt(t, databaseURL, "")
+}
+
+// startE2EAt serves the fake router under pathPrefix (e.g. "/router", as
+// behind a path-routing load balancer).
+func startE2EAt(t *testing.T, databaseURL, pathPrefix string) *e2eGateway {
+	t.Helper()
 	fake := fakerouter.New(fakerouter.Config{Username: "admin", Password: "fake", MinedDelay: 2 * time.Second})
 	llama := fake.AddModel(fakerouter.Model{Name: "llama-3.3-70b", Tags: []string{"llm", "llama-3.3-70b"}})
 	fake.AddBid(llama, fakerouter.Bid{Score: 0.9})
 	embed := fake.AddModel(fakerouter.Model{Name: "text-embedding-bge-m3", Tags: []string{"embedding"}})
 	fake.AddBid(embed, fakerouter.Bid{Score: 0.9})
-	srv := fake.Start()
+	var srv *httptest.Server
+	if pathPrefix == "" {
+		srv = fake.Start()
+	} else {
+		srv = httptest.NewServer(http.StripPrefix(pathPrefix, fake))
+	}
 	t.Cleanup(srv.Close)
 
 	t.Setenv("MORPHEUS_TEST_DB", databaseURL)
@@ -61,7 +73,7 @@ func startE2E(t *testing.T, databaseURL string) *e2eGateway {
 }
 http://localhost:9080 {
 	morpheus
-}`, srv.URL), "caddyfile")
+}`, srv.URL+pathPrefix), "caddyfile")
 	return &e2eGateway{tester: tester, fake: fake, srv: srv}
 }
 
@@ -300,5 +312,32 @@ func TestE2EUpstreamFailures(t *testing.T) {
 	g.srv.Close()
 	if err := chat(); !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusBadGateway || apiErr.Message == "" {
 		t.Fatalf("router down: %v, want 502 with a message", err)
+	}
+}
+
+// A router behind a path prefix: the control plane and the proxied chat
+// both keep the prefix, also on the retry after a renewal.
+func TestE2ERouterBehindPathPrefix(t *testing.T) {
+	g := startE2EAt(t, "sqlite:"+filepath.Join(t.TempDir(), "e2e.db"), "/router")
+	key, _, _ := g.newKey(t, "prefix@example.com")
+	client := sdk(key)
+	ask := func(q string) {
+		t.Helper()
+		resp, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+			Model:    "llama-3.3-70b",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(q)},
+		})
+		if err != nil {
+			t.Fatalf("chat %q: %v", q, err)
+		}
+		if resp.Choices[0].Message.Content != "echo: "+q {
+			t.Fatalf("chat %q: %+v", q, resp.Choices)
+		}
+	}
+	ask("first")
+	g.fake.ExpireSession(g.fake.Sessions()[0].ID)
+	ask("after renewal")
+	if n := len(g.fake.Sessions()); n != 2 {
+		t.Fatalf("%d upstream sessions, want 2", n)
 	}
 }

@@ -70,8 +70,14 @@ func dialAddress(u *url.URL) string {
 // URL) to the router and streams the answer to w.
 func (u *upstream) serve(w http.ResponseWriter, r *http.Request) error {
 	if u.basePath != "" {
-		r.URL.Path = u.basePath + r.URL.Path
-		r.URL.RawPath = ""
+		// A copy: the caller sends the same request again after a renewal.
+		r2 := new(http.Request)
+		*r2 = *r
+		u2 := *r.URL
+		u2.Path = u.basePath + r.URL.Path
+		u2.RawPath = ""
+		r2.URL = &u2
+		r = r2
 	}
 	return u.rp.ServeHTTP(w, r, caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error { return nil }))
 }

@@ -313,8 +313,7 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, p Principal, op
 			if rerr := sess.renew(chain.WithRequestID(ctx, rid)); rerr != nil {
 				s.cfg.Logger.Warn("session renewal failed",
 					zap.String("op", op.name), zap.Int64("api_key_id", p.APIKeyID), zap.String("request_id", rid), zap.Error(rerr))
-				WriteError(w, http.StatusServiceUnavailable, TypeUnavailable, "session_renewal_failed", "",
-					"the session expired and a new one could not be opened; retry later")
+				s.writeRenewError(w, r, rerr)
 				return
 			}
 			s.cfg.Logger.Info("session expired upstream; renewed and retrying",
@@ -441,4 +440,20 @@ func (a *attemptWriter) Unwrap() http.ResponseWriter { return a.w }
 func isEventStream(ct string) bool {
 	mt, _, err := mime.ParseMediaType(ct)
 	return err == nil && mt == "text/event-stream"
+}
+
+// writeRenewError answers a failed renewal: the session manager's own errors
+// keep their meaning (automation disabled is 400, an open of unknown outcome
+// 504, a client gone 499 …); anything else is 503 session_renewal_failed.
+func (s *Server) writeRenewError(w http.ResponseWriter, r *http.Request, err error) {
+	var re *chain.RouterError
+	var qf *session.QueueFullError
+	if errors.As(err, &re) || errors.As(err, &qf) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, session.ErrAutomationDisabled) || errors.Is(err, session.ErrModelNotFound) ||
+		errors.Is(err, session.ErrUnavailable) || errors.Is(err, session.ErrModelsUnavailable) || errors.Is(err, session.ErrSessionConflict) {
+		s.writeAcquireError(w, r, err)
+		return
+	}
+	WriteError(w, http.StatusServiceUnavailable, TypeUnavailable, "session_renewal_failed", "",
+		"the session expired and a new one could not be opened; retry later")
 }

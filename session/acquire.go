@@ -89,7 +89,9 @@ func (l *Lease) Renew(ctx context.Context) error {
 		return unavailable(err)
 	}
 	l.ks.forget(old.row.ID)
-	m.closeLater(old.row.ID, time.Time{}, "renewed after session expired")
+	// The provider's clock decided "expired"; the chain's EndsAt is the
+	// earliest close that locks no stake.
+	m.closeAtEnd(old.row.ID, old.row.ExpiresAt, "renewed after session expired")
 
 	enabled, duration, err := m.settings(ctx, l.p.UserID)
 	if err != nil {

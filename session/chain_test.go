@@ -55,3 +55,25 @@ func TestExpiryFromChainReader(t *testing.T) {
 		t.Fatalf("chain down: expires_at = %s, want the router's EndsAt %s", row.ExpiresAt, fs.EndsAt)
 	}
 }
+
+// A session the provider calls expired while the chain's EndsAt is still
+// ahead is closed at EndsAt, not at once (an early close locks stake).
+func TestRenewClosesOldSessionAtChainEndsAt(t *testing.T) {
+	f := newFixture(t, fakerouter.Config{})
+	onChain := &stubChain{endsAt: f.clock.Now().Add(400 * time.Millisecond)}
+	e := newEnv(t, f, newSQLite(t), nil)
+	p := newKey(t, e.st.Store, nil)
+	l := e.acquire(p, "")
+	defer l.Release()
+	oldID := l.SessionID
+	e.m.cfg.Chain = onChain // from here on, the chain says the old session ends in 400 ms
+
+	if err := l.Renew(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(150 * time.Millisecond)
+	if !f.session(oldID).ClosedAt.IsZero() {
+		t.Fatal("the old session was closed before its on-chain EndsAt")
+	}
+	eventually(t, "old session closed at EndsAt", func() bool { return !f.session(oldID).ClosedAt.IsZero() })
+}

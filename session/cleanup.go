@@ -151,9 +151,10 @@ func (m *Manager) Cleanup(ctx context.Context) (CleanupResult, error) {
 				if ctx.Err() != nil {
 					return res, ctx.Err()
 				}
-				if chain.IsUnreachable(err) {
-					// The router is down: nothing else will close either.
-					// Nothing is deactivated; the next pass retries.
+				if chain.IsUnreachable(err) || chain.IsTimeout(err) {
+					// The router is down or hanging: the other closes
+					// would fail too (slowly). Nothing is deactivated;
+					// the next pass retries.
 					return res, nil
 				}
 			}

@@ -107,6 +107,13 @@ func (m *Manager) openAndRecord(ctx context.Context, ks *keyState, p Principal, 
 			zap.String("target", t.id()), zap.String("type", typ), zap.Time("expires_at", saved.ExpiresAt))
 		return c, nil
 	}
+	if errors.Is(err, store.ErrConflict) {
+		// The id is recorded already (a reconciler of another instance
+		// adopted it): it does not leak, and closing it would close a
+		// session someone uses.
+		m.log.Warn("session: opened session already recorded elsewhere", zap.String("session_id", sid))
+		return nil, unavailable(err)
+	}
 	// Not recorded: it must not leak (invariant 7).
 	m.closeLater(sid, time.Time{}, "could not be recorded")
 	if !errors.Is(err, store.ErrActiveSessionExists) {
@@ -206,6 +213,20 @@ func (m *Manager) closeLater(id string, notBefore time.Time, why string) {
 				return
 			}
 		}
+	})
+}
+
+// closeAtEnd closes a session the provider called expired: at its on-chain
+// EndsAt (read now; fallback when it cannot be read), because a close
+// before EndsAt locks stake and the provider's clock may run ahead of the
+// chain's.
+func (m *Manager) closeAtEnd(id string, fallback time.Time, why string) {
+	m.goBackground("close", closeLimit, func(ctx context.Context) {
+		notBefore := fallback
+		if info, err := m.lookup(ctx, id); err == nil && !info.EndsAt.IsZero() {
+			notBefore = info.EndsAt
+		}
+		m.closeLater(id, notBefore, why)
 	})
 }
 
@@ -339,6 +360,9 @@ func (r *reconciler) pass(ctx context.Context) bool {
 	defer m.reconcileMu.Unlock()
 	handled, adopted := false, false
 	for _, s := range ready {
+		if m.isPending(s.ID) {
+			continue // an open of this process is recording it right now
+		}
 		if _, err := m.store.SessionByID(ctx, s.ID); err == nil {
 			continue
 		} else if !errors.Is(err, store.ErrNotFound) {
