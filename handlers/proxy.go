@@ -308,7 +308,7 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, p Principal, op
 		if re == nil { // cannot happen: only non-2xx is buffered
 			re = &chain.RouterError{Op: op.name, Status: aw.status, Kind: chain.KindUnknown, Message: "unexpected upstream answer"}
 		}
-		if re.Kind == chain.KindSessionExpired && attempt == 0 && ctx.Err() == nil && sess.renew != nil {
+		if renewable(re.Kind) && attempt == 0 && ctx.Err() == nil && sess.renew != nil {
 			old := sess.id()
 			if rerr := sess.renew(chain.WithRequestID(ctx, rid)); rerr != nil {
 				s.cfg.Logger.Warn("session renewal failed",
@@ -456,4 +456,20 @@ func (s *Server) writeRenewError(w http.ResponseWriter, r *http.Request, err err
 	}
 	WriteError(w, http.StatusServiceUnavailable, TypeUnavailable, "session_renewal_failed", "",
 		"the session expired and a new one could not be opened; retry later")
+}
+
+// renewable reports the router answers after which the key's session is
+// replaced and the request retried once (before anything reached the
+// client): the session expired; the router does not know it (after an RPC
+// failure, or it was never mined); or the router no longer knows its
+// provider (it was restarted without persistent storage, spec
+// proxy-router.md §7.13) — in the last two cases the session can never
+// serve again through this router, and waiting for its expiry would fail
+// every request until then.
+func renewable(k chain.ErrorKind) bool {
+	switch k {
+	case chain.KindSessionExpired, chain.KindSessionNotFound, chain.KindProviderNotFound:
+		return true
+	}
+	return false
 }

@@ -368,8 +368,12 @@ func TestForwardErrorMapping(t *testing.T) {
 				if res.Header.Get("X-Request-Id") != "rid-1" {
 					t.Errorf("X-Request-Id lost on errors")
 				}
-				if c := e.f.fr.Counters().Chats; c != 1 {
-					t.Errorf("chats %d", c)
+				want := 1
+				if c.mode == fakerouter.ModeForeignInstance {
+					want = 2 // "provider not found": renewed and retried once (still failing here)
+				}
+				if got := e.f.fr.Counters().Chats; got != want {
+					t.Errorf("chats %d, want %d", got, want)
 				}
 			})
 		}
@@ -604,4 +608,32 @@ func TestHasFinishReason(t *testing.T) {
 			t.Errorf("%s: %v", s, got)
 		}
 	}
+}
+
+// A session the router cannot use any more ("provider not found" after a
+// router restart, "session not found") is replaced and the request retried
+// once, like an expired one.
+func TestForwardRenewsUnusableSessions(t *testing.T) {
+	t.Run("provider not found", func(t *testing.T) {
+		e := newForwardEnv(t, fakerouter.Config{}, chatOp, nil)
+		bid := e.f.fr.Sessions()[0].BidID
+		e.f.fr.SetMode(bid, fakerouter.ModeForeignInstance)
+		reopen := e.sess.open
+		e.sess.open = func() (string, error) {
+			e.f.fr.SetMode(bid, fakerouter.ModeOK) // this router handshakes with the provider again
+			return reopen()
+		}
+		res := e.post(t, helloBody)
+		if got := readAll(t, res); res.StatusCode != 200 || e.sess.renewals != 1 {
+			t.Fatalf("status %d, renewals %d: %s", res.StatusCode, e.sess.renewals, got)
+		}
+	})
+	t.Run("session not found", func(t *testing.T) {
+		e := newForwardEnv(t, fakerouter.Config{}, chatOp, nil)
+		e.sess.id = "0x" + strings.Repeat("ab", 32) // unknown to the router
+		res := e.post(t, helloBody)
+		if got := readAll(t, res); res.StatusCode != 200 || e.sess.renewals != 1 {
+			t.Fatalf("status %d, renewals %d: %s", res.StatusCode, e.sess.renewals, got)
+		}
+	})
 }
