@@ -3,6 +3,7 @@ package morpheus
 import (
 	"context"
 	"crypto/ecdsa"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/url"
@@ -119,8 +120,9 @@ type App struct {
 
 	db       *pooledStore
 	dbKey    string
+	sess     *pooledSessions
+	sessKey  string
 	router   *chain.Router
-	onChain  *chain.SessionReader // nil without chain { rpc_url }
 	sessions *session.Manager
 	secrets  secrets
 	ctx      caddy.Context
@@ -239,46 +241,27 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return err
 	}
 
-	a.router, err = chain.NewRouter(chain.RouterConfig{
-		BaseURL:  a.secrets.routerURL.String(),
-		Username: a.secrets.routerUser,
-		Password: a.secrets.routerPassword,
-	})
+	cfg := sessionsConfig{
+		dbKey:           a.dbKey,
+		routerURL:       a.secrets.routerURL.String(),
+		routerUser:      a.secrets.routerUser,
+		routerPassword:  a.secrets.routerPassword,
+		defaultModel:    expand(a.DefaultModel),
+		defaultDuration: time.Duration(a.DefaultSessionDuration),
+		queueSize:       a.QueueSize,
+		cleanupInterval: time.Duration(a.CleanupInterval),
+		modelsURL:       expand(a.ModelsURL),
+	}
+	if a.Chain != nil {
+		cfg.rpcURL, cfg.diamond = expand(a.Chain.RPCURL), expand(a.Chain.Diamond)
+	}
+	a.sessKey = cfg.poolKey()
+	a.sess, err = loadSessions(a.sessKey, cfg, a.db, a.logger.Named("session"))
 	if err != nil {
-		return fmt.Errorf("router: %w", err)
+		a.sessKey = ""
+		return err
 	}
-	var diamond common.Address
-	if a.Chain != nil && expand(a.Chain.Diamond) != "" {
-		if !common.IsHexAddress(expand(a.Chain.Diamond)) {
-			return fmt.Errorf("chain: diamond must be a 20-byte hex address (0x…)")
-		}
-		diamond = common.HexToAddress(expand(a.Chain.Diamond))
-	}
-	var chainReader session.ChainReader
-	if a.Chain != nil && expand(a.Chain.RPCURL) != "" {
-		if diamond == (common.Address{}) {
-			return fmt.Errorf("chain: rpc_url needs diamond, the Morpheus Diamond contract address")
-		}
-		// Dialling an http(s) endpoint makes no connection yet.
-		a.onChain, err = chain.DialSessionReader(context.Background(), chain.ChainConfig{RPCURL: expand(a.Chain.RPCURL), Diamond: diamond})
-		if err != nil {
-			return err
-		}
-		chainReader = a.onChain
-	}
-	a.sessions, err = session.New(a.db.Store, a.db.cache, a.router, session.Config{
-		Chain:           chainReader,
-		Diamond:         diamond,
-		DefaultModel:    expand(a.DefaultModel),
-		DefaultDuration: time.Duration(a.DefaultSessionDuration),
-		QueueSize:       a.QueueSize,
-		CleanupInterval: time.Duration(a.CleanupInterval),
-		ModelsURL:       expand(a.ModelsURL),
-		Logger:          a.logger.Named("session"),
-	})
-	if err != nil {
-		return fmt.Errorf("session manager: %w", err)
-	}
+	a.router, a.sessions = a.sess.router, a.sess.Manager
 	return nil
 }
 
@@ -359,18 +342,24 @@ func (a *App) Start() error {
 	return a.sessions.Start()
 }
 
-// Stop stops the background work (the session cleanup loop).
-func (a *App) Stop() error { return a.sessions.Stop() }
+// Stop does nothing: the session manager and its cleanup loop are shared
+// with the next config on a reload, and stop when the last config using
+// them is cleaned up.
+func (a *App) Stop() error { return nil }
 
 // Cleanup releases this config's reference to the pooled store; the store is
 // closed when the last config using it is cleaned up.
 func (a *App) Cleanup() error {
-	a.onChain.Close()
-	if a.dbKey == "" {
-		return nil
+	var errs []error
+	if a.sessKey != "" {
+		_, err := sessionPool.Delete(a.sessKey)
+		errs = append(errs, err)
 	}
-	_, err := stores.Delete(a.dbKey)
-	return err
+	if a.dbKey != "" {
+		_, err := stores.Delete(a.dbKey)
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // checkDurations validates the configured durations.

@@ -93,7 +93,41 @@ func TestAppChainReaderConfig(t *testing.T) {
 	if err := provisionApp(t, &good); err != nil {
 		t.Fatalf("valid chain config: %v", err)
 	}
-	if good.onChain == nil {
+	if good.sess == nil || good.sess.onChain == nil {
 		t.Fatal("no on-chain reader was built")
+	}
+}
+
+// Two configs with the same settings (a reload) share the store, the
+// caches and the session manager; the manager stops with the last of them.
+func TestReloadSharesSessionManager(t *testing.T) {
+	t.Setenv("XDG_DATA_HOME", t.TempDir())
+	provision := func() *App {
+		a := &App{Router: &RouterConfig{Username: "admin", Password: "fake"}, DefaultModel: "m"}
+		ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+		t.Cleanup(cancel)
+		if err := a.Provision(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	old, next := provision(), provision()
+	if old.sess != next.sess || old.db != next.db {
+		t.Fatal("a reload with the same settings built a new session manager or store")
+	}
+	if err := old.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	if refs, ok := sessionPool.References(next.sessKey); !ok || refs != 1 {
+		t.Fatalf("session manager references after the old config's cleanup: %d, %v", refs, ok)
+	}
+	if err := next.sessions.Start(); err != nil {
+		t.Fatalf("the shared manager was stopped with the old config: %v", err)
+	}
+	if err := next.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := sessionPool.References(next.sessKey); ok {
+		t.Fatal("the session manager outlived its last config")
 	}
 }
