@@ -31,8 +31,9 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, p Princ
 		badRequest(w, "messages", "messages is required: a non-empty array of chat messages")
 		return
 	}
-	var list []json.RawMessage
-	if err := json.Unmarshal(msgs, &list); err != nil || len(list) == 0 {
+	// msgs is valid JSON (the body decoded): an array, so only "[]" (with
+	// any white space) is empty; no need to decode the messages.
+	if rest := bytes.TrimSpace(msgs[1:]); len(rest) == 0 || rest[0] == ']' {
 		badRequest(w, "messages", "messages must be a non-empty array of chat messages")
 		return
 	}

@@ -244,8 +244,8 @@ func (s *Server) prepareUpstream(r *http.Request, op proxyOp, body []byte, rid s
 	up.Header.Set("Content-Type", "application/json")
 	up.Header.Set("Accept-Encoding", "identity")
 	up.Header.Set("X-Request-Id", rid)
-	if s.cfg.RouterUsername != "" {
-		up.SetBasicAuth(s.cfg.RouterUsername, s.cfg.RouterPassword)
+	if s.routerAuth != "" {
+		up.Header.Set("Authorization", s.routerAuth)
 	}
 	up.Body = io.NopCloser(bytes.NewReader(body))
 	up.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }

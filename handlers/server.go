@@ -5,6 +5,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/base64"
 	"net"
 	"net/http"
 	"strings"
@@ -133,6 +134,7 @@ type Server struct {
 	loginLimit  *rateLimiter
 	registerLim *rateLimiter
 	dummyHash   dummyHash
+	routerAuth  string // the router's Basic Authorization value, computed once
 }
 
 // New builds the API's router, applying the defaults to cfg's zero fields.
@@ -167,6 +169,9 @@ func New(cfg Config) *Server {
 		registerLim: newRateLimiter(cfg.RegisterRate, defaultRateLimiterMaxClients),
 	}
 	s.dummyHash.cost = cfg.BcryptCost
+	if cfg.RouterUsername != "" {
+		s.routerAuth = "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.RouterUsername+":"+cfg.RouterPassword))
+	}
 	s.routes()
 	return s
 }
