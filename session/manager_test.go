@@ -689,3 +689,25 @@ func TestApprove(t *testing.T) {
 		t.Fatalf("approve: %q %v", tx, err)
 	}
 }
+
+// An orphan of a timed-out open whose key was revoked meanwhile is closed,
+// not adopted for the dead key.
+func TestOpenTimeoutRevokedKeyNotAdopted(t *testing.T) {
+	f := newFixture(t, fakerouter.Config{OpenLatency: 300 * time.Millisecond})
+	e := newEnv(t, f, newSQLite(t), f.router(50*time.Millisecond))
+	p := newKey(t, e.st.Store, nil)
+
+	if _, err := e.m.Acquire(context.Background(), p, ""); !chain.IsTimeout(err) {
+		t.Fatalf("Acquire = %v, want a timeout", err)
+	}
+	if _, err := e.st.Store.DeactivateAPIKey(context.Background(), p.KeyID, p.UserID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "orphan closed", func() bool {
+		ss := f.fake.Sessions()
+		return len(ss) == 1 && !ss[0].ClosedAt.IsZero()
+	})
+	if _, err := e.st.Store.LatestSessionByAPIKey(context.Background(), p.KeyID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a session was recorded for the revoked key: %v", err)
+	}
+}

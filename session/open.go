@@ -407,6 +407,9 @@ func (r *reconciler) adopt(ctx context.Context, s chain.SessionInfo) adoptResult
 	if _, err := m.store.ActiveSessionByAPIKey(ctx, r.p.KeyID); err == nil || !errors.Is(err, store.ErrNotFound) {
 		return notAdoptable // the key has a session already (or the store is down)
 	}
+	if k, err := m.store.APIKeyByID(ctx, r.p.KeyID); err != nil || !k.IsActive || !k.User.IsActive {
+		return notAdoptable // revoked meanwhile (or the store is down): the orphan is closed
+	}
 	row := store.Session{ID: s.ID, UserID: r.p.UserID, APIKeyID: r.p.KeyID, Model: r.t.id(), Type: r.typ,
 		CreatedAt: m.now(), ExpiresAt: s.EndsAt, IsActive: true}
 	saved, err := m.store.CreateSession(ctx, row)
