@@ -130,7 +130,11 @@ func (m *Manager) Cleanup(ctx context.Context) (CleanupResult, error) {
 	res.Locked = true
 	seen := make(map[string]bool)
 	for range cleanupMaxBatches {
-		rows, err := m.store.ExpiredActiveSessions(ctx, m.now().Add(-cleanupGrace), cleanupBatch)
+		// Ask for the rows already seen (closed ones are gone; busy or
+		// failed ones remain, oldest first) plus a fresh batch, so that
+		// rows that keep failing cannot hide the newer ones.
+		want := len(seen) + cleanupBatch
+		rows, err := m.store.ExpiredActiveSessions(ctx, m.now().Add(-cleanupGrace), want)
 		if err != nil {
 			return res, unavailable(err)
 		}
@@ -159,7 +163,7 @@ func (m *Manager) Cleanup(ctx context.Context) (CleanupResult, error) {
 				}
 			}
 		}
-		if fresh == 0 || len(rows) < cleanupBatch {
+		if fresh == 0 || len(rows) < want {
 			break
 		}
 	}

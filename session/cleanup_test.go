@@ -212,3 +212,34 @@ func TestActiveSessionExistsRace(t *testing.T) {
 		t.Fatal("the winner's session was closed")
 	}
 }
+
+// Expired sessions that cannot be closed in this pass (their keys are busy)
+// do not hide newer expired sessions from it.
+func TestCleanupPagesPastBusyKeys(t *testing.T) {
+	defer func(n int) { cleanupBatch = n }(cleanupBatch)
+	cleanupBatch = 2
+	f := newFixture(t, fakerouter.Config{})
+	e := newEnv(t, f, newSQLite(t), nil)
+	var held []*Lease
+	for range 2 { // the oldest two: held by requests during the pass
+		l := e.acquire(newKey(t, e.st.Store, nil), "")
+		held = append(held, l)
+	}
+	defer func() {
+		for _, l := range held {
+			l.Release()
+		}
+	}()
+	f.clock.Advance(time.Minute)
+	free := e.acquire(newKey(t, e.st.Store, nil), "")
+	free.Release()
+	expireAll(f)
+
+	res, err := e.m.Cleanup(context.Background())
+	if err != nil || res.Busy != 2 || res.Closed != 1 {
+		t.Fatalf("cleanup: %+v %v", res, err)
+	}
+	if f.session(free.SessionID).ClosedAt.IsZero() {
+		t.Fatal("the newer expired session was not reached")
+	}
+}

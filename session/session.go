@@ -207,8 +207,7 @@ const (
 	// expires_at (the on-chain EndsAt), so that clock skew between the
 	// gateway and the chain never makes it an early close.
 	cleanupGrace = time.Minute
-	// cleanupBatch and cleanupMaxBatches bound one cleanup pass.
-	cleanupBatch      = 200
+	// cleanupMaxBatches (with cleanupBatch) bounds one cleanup pass.
 	cleanupMaxBatches = 10
 	// stopWait bounds how long Stop waits for background closes before
 	// cancelling them.
@@ -219,6 +218,10 @@ const (
 	// cleanupLockName names the store.Locker lock of the cleanup pass.
 	cleanupLockName = "session-cleanup"
 )
+
+// cleanupBatch is how many expired sessions one cleanup query reads (a
+// variable so that tests can make batches small).
+var cleanupBatch = 200
 
 // Config tunes the manager. Zero values take the defaults.
 type Config struct {
